@@ -1,0 +1,65 @@
+#pragma once
+// The one small interface every usage source implements (Scalr API today, PostgreSQL next).
+// Error boundary: sources throw SourceError; the poller (daemon/poller.cpp) and the report runner
+// catch it per account, count it under its reason and keep the last good values.
+
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/usage.h"
+
+namespace scalr_usage {
+
+// A small fixed set, used as the `reason` label of scalr_exporter_poll_errors_total.
+enum class ErrorReason {
+  unauthorized,   // 401
+  forbidden,      // 403
+  not_found,      // 404 (also a token without accounts:billing)
+  rate_limited,   // 429 after retries
+  server_error,   // 5xx after retries
+  client_error,   // other 4xx
+  timeout,        // request or poll deadline exceeded
+  connection,     // DNS, refused, TLS, reset
+  bad_response,   // not the expected JSON:API shape, truncated, wrong content type
+  too_large,      // response or page count over the configured bounds
+  database,       // PostgreSQL source errors
+  cancelled,      // shutdown while polling; not counted as an error
+};
+
+std::string_view to_string(ErrorReason reason);
+
+class SourceError : public std::runtime_error {
+ public:
+  SourceError(ErrorReason reason, const std::string& message)
+      : std::runtime_error(message), reason_(reason) {}
+  ErrorReason reason() const noexcept { return reason_; }
+
+ private:
+  ErrorReason reason_;
+};
+
+// Observes every HTTP response status a source gets, for scalr_exporter_api_requests_total{code}.
+// Called from the polling thread only.
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  virtual void on_response(int http_status) = 0;
+};
+
+class UsageSource {
+ public:
+  virtual ~UsageSource() = default;
+
+  // The accounts this source reports on for the period. Throws SourceError.
+  virtual std::vector<std::string> accounts(const Period& period, std::stop_token stop) = 0;
+
+  // All usage of one account for the period, complete or not at all. Throws SourceError;
+  // throws SourceError(cancelled) promptly once stop is requested.
+  virtual AccountUsage fetch(const std::string& account_id, const Period& period,
+                             std::stop_token stop) = 0;
+};
+
+}  // namespace scalr_usage

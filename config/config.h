@@ -1,0 +1,83 @@
+#pragma once
+// The daemon's configuration: what the YAML file says, validated, with defaults filled in.
+// load_config() is the only place that reads YAML; everything else takes these plain values.
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace scalr_usage {
+
+// A value that must never be printed: it has no stream operator and no implicit conversion, so a
+// secret can only reach a log line through an explicit reveal().
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string value) : value_(std::move(value)) {}
+  const std::string& reveal() const { return value_; }
+  bool empty() const { return value_.empty(); }
+
+ private:
+  std::string value_;
+};
+
+// Thrown for any invalid configuration. what() is one line that starts with the key path, for
+// example "scalr.timeout: invalid duration \"3x\" (want e.g. 30s, 5m, 1h)".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct WebConfig {
+  std::string listen_address = "0.0.0.0:9871";  // HOST:PORT, [IPv6]:PORT or :PORT
+  std::string telemetry_path = "/metrics";
+};
+
+struct RetryConfig {
+  int max_attempts = 4;                                  // per request, first try included
+  std::chrono::milliseconds initial_backoff{1000};       // doubled each attempt, with jitter
+  std::chrono::milliseconds max_backoff{30000};          // cap of one wait (Retry-After too)
+};
+
+// One Scalr account URL with its token and the accounts polled through it. Today the config has a
+// single `scalr:` block; a later `targets:` list will produce several of these.
+struct ScalrTarget {
+  std::string url;  // scheme://host[:port], no trailing slash; the API is under /api/iacp/v3
+  Secret token;
+  std::string token_origin;  // where the token came from, safe to log ("token_file /x", "SCALR_TOKEN")
+  std::vector<std::string> accounts;
+  std::string prefer_profile = "preview";  // empty: no Prefer header
+  int page_size = 100;
+  std::chrono::milliseconds timeout{30000};  // one HTTP request
+  std::size_t max_response_bytes = 8u << 20;  // one page
+  int max_pages = 1000;                        // per request sequence
+  std::string ca_file;                         // extra CA bundle; empty = system default
+  RetryConfig retry;
+};
+
+struct PollConfig {
+  std::chrono::milliseconds interval{std::chrono::minutes{5}};
+};
+
+struct Config {
+  WebConfig web;
+  std::string source = "scalr_api";  // scalr_api (postgres comes with its own issue)
+  std::vector<ScalrTarget> scalr_targets;
+  PollConfig poll;
+};
+
+// Lets tests and the daemon supply the environment without touching the process's globals.
+using Environment = std::map<std::string, std::string>;
+Environment process_environment();
+
+// Reads and validates the YAML file. Throws ConfigError (one line, key path first).
+// Reads the token file (or SCALR_TOKEN from env) so a missing or unreadable token fails here,
+// before anything starts.
+Config load_config(const std::string& path, const Environment& env);
+Config parse_config(const std::string& yaml_text, const Environment& env);
+
+}  // namespace scalr_usage
