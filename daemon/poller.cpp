@@ -1,1 +1,141 @@
-// placeholder: implemented in a later step
+#include "daemon/poller.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <set>
+
+#include "util/log.h"
+
+namespace scalr_usage {
+
+namespace {
+
+double unix_seconds(Clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Sleeps until deadline or until stop is requested, whichever comes first. Returns false on stop.
+bool sleep_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop) {
+  std::mutex mutex;
+  std::condition_variable_any wake;
+  std::unique_lock lock(mutex);
+  return !wake.wait_until(lock, stop, deadline, [] { return false; }) && !stop.stop_requested();
+}
+
+}  // namespace
+
+Poller::Poller(Options options, const SourceFactory& make_source, SnapshotStore& store)
+    : options_(std::move(options)), store_(store), source_(make_source(*this)) {}
+
+void Poller::on_response(int http_status) { ++working_.api_requests[http_status]; }
+
+void Poller::publish() {
+  ++working_.generation;
+  store_.publish(working_);
+}
+
+void Poller::poll_once(std::stop_token stop) {
+  const Period period = month_containing(std::chrono::floor<std::chrono::seconds>(options_.now()));
+  std::vector<std::string> accounts;
+  try {
+    accounts = source_->accounts(period, stop);
+  } catch (const SourceError& error) {
+    if (error.reason() == ErrorReason::cancelled) return;
+    // Without the list, every account known so far failed this cycle.
+    for (const auto& [account_id, state] : working_.accounts) {
+      record_failure(account_id, error, 0.0);
+    }
+    working_.first_poll_done = true;
+    publish();
+    return;
+  }
+
+  // Accounts no longer in the source's list leave the output.
+  const std::set<std::string> wanted(accounts.begin(), accounts.end());
+  std::erase_if(working_.accounts,
+                [&](const auto& entry) { return !wanted.contains(entry.first); });
+
+  for (const std::string& account_id : accounts) {
+    if (stop.stop_requested()) return;
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      AccountUsage usage = source_->fetch(account_id, period, stop);
+      record_success(account_id, std::move(usage), seconds_since(started));
+    } catch (const SourceError& error) {
+      if (error.reason() == ErrorReason::cancelled) {
+        publish();  // keep the request counts seen so far
+        return;
+      }
+      record_failure(account_id, error, seconds_since(started));
+    }
+    publish();
+  }
+  if (!working_.first_poll_done) {
+    working_.first_poll_done = true;
+    publish();
+  }
+}
+
+void Poller::record_success(const std::string& account_id, AccountUsage usage,
+                            double duration_seconds) {
+  AccountState& state = working_.accounts[account_id];
+  const bool recovered = !state.up && !state.last_error_reason.empty();
+  const bool first = !state.usage;
+  const std::string runs = std::to_string(usage.total.runs);
+  const std::string workspaces = std::to_string(usage.workspaces.size());
+  state.usage = std::make_shared<const AccountUsage>(std::move(usage));
+  state.up = true;
+  state.last_error_reason.clear();
+  state.last_success_unix_seconds = unix_seconds(options_.now());
+  state.last_poll_duration_seconds = duration_seconds;
+  const std::string duration = std::to_string(duration_seconds);
+  if (recovered) {
+    log::info("poll recovered", {{"account", account_id}, {"runs", runs}});
+  } else if (first) {
+    log::info("first poll succeeded",
+              {{"account", account_id}, {"runs", runs}, {"workspaces", workspaces}});
+  }
+  log::debug("poll succeeded", {{"account", account_id},
+                                {"runs", runs},
+                                {"workspaces", workspaces},
+                                {"duration_seconds", duration}});
+}
+
+void Poller::record_failure(const std::string& account_id, const SourceError& error,
+                            double duration_seconds) {
+  AccountState& state = working_.accounts[account_id];
+  const std::string reason{to_string(error.reason())};
+  ++working_.poll_errors[{account_id, reason}];
+  // Logged at error level once per change of state; repeats of the same failure go to debug so a
+  // long outage does not flood the journal.
+  const bool changed = state.up || state.last_error_reason != reason;
+  state.up = false;
+  state.last_error_reason = reason;
+  state.last_poll_duration_seconds = duration_seconds;
+  const log::Fields fields{{"account", account_id},
+                           {"reason", reason},
+                           {"error", error.what()},
+                           {"serving", state.usage ? "last good values" : "no values yet"}};
+  if (changed) {
+    log::error("poll failed", fields);
+  } else {
+    log::debug("poll failed again", fields);
+  }
+}
+
+void Poller::run(std::stop_token stop) {
+  auto next = std::chrono::steady_clock::now();
+  while (!stop.stop_requested()) {
+    poll_once(stop);
+    next += options_.interval;
+    const auto now = std::chrono::steady_clock::now();
+    if (next < now) next = now;  // a poll longer than the interval starts the next one at once
+    if (!sleep_until(next, stop)) break;
+  }
+}
+
+}  // namespace scalr_usage

@@ -1,1 +1,160 @@
-// placeholder: implemented in a later step
+#include "metrics/snapshot_collector.h"
+
+#include <chrono>
+#include <deque>
+
+#include "collectors/source.h"
+#include "metrics/names.h"
+
+namespace scalr_usage {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+constexpr const char* kCachedNote = " Polled from the source in the background and cached.";
+
+// Families are appended in a fixed order and each is filled in one place, which keeps HELP and TYPE
+// next to the name and makes the output stable for diffs.
+class FamilyBuilder {
+ public:
+  MetricFamily& add(const char* name, std::string help, MetricType type) {
+    families_.push_back(MetricFamily{name, std::move(help), type, {}});
+    return families_.back();
+  }
+  // Families without samples are left out: an empty HELP/TYPE block only confuses readers.
+  std::vector<MetricFamily> take() && {
+    std::vector<MetricFamily> result;
+    for (auto& family : families_) {
+      if (!family.metric.empty()) result.push_back(std::move(family));
+    }
+    return result;
+  }
+
+ private:
+  std::deque<MetricFamily> families_;  // a deque keeps the references add() returned valid
+};
+
+void add_sample(MetricFamily& family, Labels labels, double value) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  if (family.type == MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
+  family.metric.push_back(std::move(metric));
+}
+
+double unix_seconds(Seconds t) { return static_cast<double>(t.time_since_epoch().count()); }
+
+Labels workspace_labels(const std::string& account_id, const WorkspaceUsage& ws) {
+  Labels labels{{"account_id", account_id}};
+  if (ws.environment_id) labels.push_back({"environment_id", *ws.environment_id});
+  if (ws.environment_name) labels.push_back({"environment_name", *ws.environment_name});
+  labels.push_back({"workspace_id", ws.id});
+  labels.push_back({"workspace_name", ws.name});
+  return labels;
+}
+
+}  // namespace
+
+std::vector<MetricFamily> collect_metrics(const Snapshot& snapshot, const BuildInfo& build) {
+  using namespace metric_names;
+  FamilyBuilder out;
+  auto& account_runs = out.add(
+      kAccountRuns,
+      std::string("Runs finished in the current billing period so far, per account.") + kCachedNote,
+      MetricType::Counter);
+  auto& account_seconds = out.add(
+      kAccountRunSeconds,
+      std::string("Run time in the current billing period so far, per account, in seconds.") +
+          kCachedNote,
+      MetricType::Counter);
+  auto& env_runs =
+      out.add(kEnvironmentRuns,
+              std::string("Runs finished in the current billing period so far, per environment.") +
+                  kCachedNote,
+              MetricType::Counter);
+  auto& env_seconds = out.add(
+      kEnvironmentRunSeconds,
+      std::string("Run time in the current billing period so far, per environment, in seconds.") +
+          kCachedNote,
+      MetricType::Counter);
+  auto& ws_runs =
+      out.add(kWorkspaceRuns,
+              std::string("Runs finished in the current billing period so far, per workspace.") +
+                  kCachedNote,
+              MetricType::Counter);
+  auto& ws_seconds = out.add(
+      kWorkspaceRunSeconds,
+      std::string("Run time in the current billing period so far, per workspace, in seconds.") +
+          kCachedNote,
+      MetricType::Counter);
+  auto& period_start = out.add(kPeriodStart,
+                               "Start of the billing period the usage values cover (inclusive), "
+                               "as a Unix timestamp.",
+                               MetricType::Gauge);
+  auto& period_end = out.add(kPeriodEnd,
+                             "End of the billing period the usage values cover (exclusive), as "
+                             "a Unix timestamp.",
+                             MetricType::Gauge);
+  auto& up =
+      out.add(kUp, "1 if the last poll of the account succeeded, 0 otherwise.", MetricType::Gauge);
+  auto& last_success = out.add(
+      kLastSuccess, "Unix time of the last successful poll of the account.", MetricType::Gauge);
+  auto& last_duration = out.add(
+      kLastPollDuration, "Duration of the last poll of the account, successful or not, in seconds.",
+      MetricType::Gauge);
+  auto& poll_errors = out.add(kPollErrors, "Failed polls of an account since start, by reason.",
+                              MetricType::Counter);
+  auto& api_requests = out.add(
+      kApiRequests, "HTTP responses received from the Scalr API since start, by status code.",
+      MetricType::Counter);
+  auto& build_info = out.add(
+      kBuildInfo, "Build information of the exporter; the value is always 1.", MetricType::Gauge);
+
+  for (const auto& [account_id, state] : snapshot.accounts) {
+    const Labels account{{"account_id", account_id}};
+    add_sample(up, account, state.up ? 1 : 0);
+    if (state.last_success_unix_seconds) {
+      add_sample(last_success, account, *state.last_success_unix_seconds);
+    }
+    if (state.last_poll_duration_seconds) {
+      add_sample(last_duration, account, *state.last_poll_duration_seconds);
+    }
+    for (const ErrorReason reason : kCountedErrorReasons) {
+      const std::string reason_name{to_string(reason)};
+      const auto it = snapshot.poll_errors.find({account_id, reason_name});
+      add_sample(poll_errors, {{"account_id", account_id}, {"reason", reason_name}},
+                 it == snapshot.poll_errors.end() ? 0.0 : static_cast<double>(it->second));
+    }
+    if (!state.usage) continue;
+    const AccountUsage& usage = *state.usage;
+    add_sample(account_runs, account, static_cast<double>(usage.total.runs));
+    add_sample(account_seconds, account, static_cast<double>(usage.total.run_seconds));
+    add_sample(period_start, account, unix_seconds(usage.period.start));
+    add_sample(period_end, account, unix_seconds(usage.period.end));
+    for (const EnvironmentUsage& env : usage.environments) {
+      const Labels labels{
+          {"account_id", account_id}, {"environment_id", env.id}, {"environment_name", env.name}};
+      add_sample(env_runs, labels, static_cast<double>(env.usage.runs));
+      add_sample(env_seconds, labels, static_cast<double>(env.usage.run_seconds));
+    }
+    for (const WorkspaceUsage& ws : usage.workspaces) {
+      const Labels labels = workspace_labels(account_id, ws);
+      add_sample(ws_runs, labels, static_cast<double>(ws.usage.runs));
+      add_sample(ws_seconds, labels, static_cast<double>(ws.usage.run_seconds));
+    }
+  }
+  for (const auto& [code, count] : snapshot.api_requests) {
+    add_sample(api_requests, {{"code", std::to_string(code)}}, static_cast<double>(count));
+  }
+  add_sample(build_info, {{"version", build.version}, {"revision", build.revision}}, 1);
+  return std::move(out).take();
+}
+
+}  // namespace scalr_usage

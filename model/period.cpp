@@ -24,7 +24,8 @@ Period month_before(Seconds t) {
 
 Period days(year_month_day first, year_month_day last) {
   if (!first.ok() || !last.ok() || sys_days{last} < sys_days{first}) {
-    throw std::invalid_argument("invalid day range " + format_date(first) + ".." + format_date(last));
+    throw std::invalid_argument("invalid day range " + format_date(first) + ".." +
+                                format_date(last));
   }
   return Period{Seconds{sys_days{first}.time_since_epoch()},
                 Seconds{(sys_days{last} + std::chrono::days{1}).time_since_epoch()}};
@@ -54,8 +55,8 @@ year_month_day parse_date(const std::string& text) {
   unsigned m = 0;
   unsigned d = 0;
   int consumed = 0;
-  if (text.size() != 10 ||
-      std::sscanf(text.c_str(), "%4d-%2u-%2u%n", &y, &m, &d, &consumed) != 3 || consumed != 10) {
+  if (text.size() != 10 || std::sscanf(text.c_str(), "%4d-%2u-%2u%n", &y, &m, &d, &consumed) != 3 ||
+      consumed != 10) {
     throw std::invalid_argument("not a date (want YYYY-MM-DD): " + text);
   }
   const year_month_day ymd{year{y}, month{m}, day{d}};

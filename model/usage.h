@@ -1,7 +1,8 @@
 #pragma once
-// The one model of usage data. Every source (Scalr API, PostgreSQL) produces it; the metrics and the
-// reports only read it. Values are plain and immutable once built: a finished AccountUsage is shared
-// as std::shared_ptr<const AccountUsage> between the poller, the scrape path and the report writers.
+// The one model of usage data. Every source (Scalr API, PostgreSQL) produces it; the metrics and
+// the reports only read it. Values are plain and immutable once built: a finished AccountUsage is
+// shared as std::shared_ptr<const AccountUsage> between the poller, the scrape path and the report
+// writers.
 
 #include <chrono>
 #include <cstdint>

@@ -1,1 +1,136 @@
 #include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <map>
+#include <memory>
+#include <regex>
+#include <set>
+
+#include "metrics/exposition.h"
+#include "metrics/names.h"
+
+namespace scalr_usage {
+namespace {
+
+using namespace std::chrono;
+
+std::string gunzip(const std::string& data) {
+  z_stream stream{};
+  EXPECT_EQ(inflateInit2(&stream, 15 + 16), Z_OK);
+  std::string out(data.size() * 50 + 1024, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(inflate(&stream, Z_FINISH), Z_STREAM_END);
+  out.resize(stream.total_out);
+  inflateEnd(&stream);
+  return out;
+}
+
+Snapshot sample_snapshot() {
+  auto usage = std::make_shared<AccountUsage>();
+  usage->account_id = "acc-1";
+  usage->period = month_containing(Seconds{sys_days{year{2026} / 11 / 15}.time_since_epoch()});
+  usage->total = {7, 700};
+  usage->environments = {{"env-a", "Prod \"eu\"", {5, 500}}, {"env-b", "", {2, 200}}};
+  usage->workspaces = {
+      {"ws-1", "quote\" back\\slash\nnewline ü", std::nullopt, std::nullopt, {4, 400}},
+      {"ws-2", "", std::string("env-b"), std::string("B"), {3, 300}}};
+  Snapshot snapshot;
+  snapshot.generation = 3;
+  AccountState& state = snapshot.accounts["acc-1"];
+  state.usage = usage;
+  state.up = true;
+  state.last_success_unix_seconds = 1.7e9;
+  state.last_poll_duration_seconds = 0.25;
+  AccountState& failing = snapshot.accounts["acc-2"];
+  failing.up = false;
+  failing.last_error_reason = "unauthorized";
+  snapshot.poll_errors[{"acc-2", "unauthorized"}] = 2;
+  snapshot.api_requests[200] = 9;
+  snapshot.api_requests[401] = 2;
+  return snapshot;
+}
+
+const BuildInfo kBuild{"1.2.3", "abc"};
+
+TEST(Exposition, ContainsEveryRequiredFamilyWithHelpAndType) {
+  const std::string text = render_exposition(sample_snapshot(), kBuild).text;
+  for (const char* name :
+       {metric_names::kAccountRuns, metric_names::kAccountRunSeconds,
+        metric_names::kEnvironmentRuns, metric_names::kEnvironmentRunSeconds,
+        metric_names::kWorkspaceRuns, metric_names::kWorkspaceRunSeconds,
+        metric_names::kPeriodStart, metric_names::kPeriodEnd, metric_names::kUp,
+        metric_names::kLastSuccess, metric_names::kLastPollDuration, metric_names::kPollErrors,
+        metric_names::kApiRequests, metric_names::kBuildInfo}) {
+    EXPECT_NE(text.find(std::string("# HELP ") + name + " "), std::string::npos) << name;
+    EXPECT_NE(text.find(std::string("# TYPE ") + name + " "), std::string::npos) << name;
+  }
+  EXPECT_NE(text.find("# TYPE scalr_account_runs_total counter"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE scalr_up gauge"), std::string::npos);
+}
+
+TEST(Exposition, ValuesAndLabelsComeFromTheSnapshot) {
+  const std::string text = render_exposition(sample_snapshot(), kBuild).text;
+  EXPECT_NE(text.find("scalr_account_runs_total{account_id=\"acc-1\"} 7\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("scalr_account_run_seconds_total{account_id=\"acc-1\"} 700\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("scalr_billing_period_start_timestamp_seconds{account_id=\"acc-1\"} "
+                      "1793491200\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("scalr_billing_period_end_timestamp_seconds{account_id=\"acc-1\"} "
+                      "1796083200\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("scalr_up{account_id=\"acc-2\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("scalr_up{account_id=\"acc-1\"} 1\n"), std::string::npos);
+  EXPECT_NE(
+      text.find(
+          "scalr_exporter_poll_errors_total{account_id=\"acc-2\",reason=\"unauthorized\"} 2\n"),
+      std::string::npos);
+  EXPECT_NE(
+      text.find("scalr_exporter_poll_errors_total{account_id=\"acc-1\",reason=\"timeout\"} 0\n"),
+      std::string::npos);
+  EXPECT_NE(text.find("scalr_exporter_api_requests_total{code=\"401\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("scalr_exporter_build_info{version=\"1.2.3\",revision=\"abc\"} 1\n"),
+            std::string::npos);
+  // An account that never succeeded exposes no usage rather than zeros.
+  EXPECT_EQ(text.find("scalr_account_runs_total{account_id=\"acc-2\"}"), std::string::npos);
+}
+
+TEST(Exposition, LabelValuesAreEscaped) {
+  const std::string text = render_exposition(sample_snapshot(), kBuild).text;
+  EXPECT_NE(text.find("workspace_name=\"quote\\\" back\\\\slash\\nnewline ü\""), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("environment_name=\"Prod \\\"eu\\\"\""), std::string::npos);
+}
+
+TEST(Exposition, WorkspaceEnvironmentLabelsOnlyWhenKnown) {
+  const std::string text = render_exposition(sample_snapshot(), kBuild).text;
+  EXPECT_NE(text.find("scalr_workspace_runs_total{account_id=\"acc-1\",environment_id=\"env-b\","
+                      "environment_name=\"B\",workspace_id=\"ws-2\",workspace_name=\"\"} 3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("scalr_workspace_runs_total{account_id=\"acc-1\",workspace_id=\"ws-1\","),
+            std::string::npos);
+}
+
+TEST(Exposition, GzipDecompressesToTheText) {
+  const Exposition exposition = render_exposition(sample_snapshot(), kBuild);
+  EXPECT_EQ(gunzip(exposition.gzip), exposition.text);
+  EXPECT_LT(exposition.gzip.size(), exposition.text.size());
+}
+
+TEST(Exposition, WorkspaceThatLeavesTheDataLeavesTheOutput) {
+  Snapshot snapshot = sample_snapshot();
+  auto usage = std::make_shared<AccountUsage>(*snapshot.accounts["acc-1"].usage);
+  usage->workspaces.pop_back();
+  snapshot.accounts["acc-1"].usage = usage;
+  const std::string text = render_exposition(snapshot, kBuild).text;
+  EXPECT_EQ(text.find("workspace_id=\"ws-2\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace scalr_usage

@@ -1,1 +1,149 @@
 #include <gtest/gtest.h>
+
+#include <deque>
+#include <thread>
+#include <variant>
+
+#include "daemon/poller.h"
+
+namespace scalr_usage {
+namespace {
+
+using namespace std::chrono;
+
+const Clock::time_point kNow = sys_days{year{2026} / 11 / 27} + 14h;
+
+// A source whose answers the test scripts per account, in order.
+class ScriptedSource final : public UsageSource {
+ public:
+  using Answer = std::variant<UsageCounts, SourceError>;
+  explicit ScriptedSource(RequestObserver& observer) : observer_(observer) {}
+
+  std::vector<std::string> accounts(const Period&, std::stop_token) override { return accounts_; }
+
+  AccountUsage fetch(const std::string& account_id, const Period& period,
+                     std::stop_token stop) override {
+    observer_.on_response(200);
+    seen_periods.push_back(period);
+    if (stop.stop_requested()) throw SourceError(ErrorReason::cancelled, "stopped");
+    auto& queue = script[account_id];
+    Answer answer = queue.front();
+    if (queue.size() > 1) queue.pop_front();
+    if (auto* error = std::get_if<SourceError>(&answer)) throw *error;
+    AccountUsage usage;
+    usage.account_id = account_id;
+    usage.period = period;
+    usage.total = std::get<UsageCounts>(answer);
+    usage.workspaces.push_back({"ws-" + account_id, "w", std::nullopt, std::nullopt, usage.total});
+    return usage;
+  }
+
+  std::vector<std::string> accounts_{"acc-a", "acc-b"};
+  std::map<std::string, std::deque<Answer>> script;
+  std::vector<Period> seen_periods;
+
+ private:
+  RequestObserver& observer_;
+};
+
+class PollerTest : public ::testing::Test {
+ protected:
+  PollerTest()
+      : store_(BuildInfo{"t", "t"}),
+        poller_(
+            {minutes{5}, [] { return kNow; }},
+            [this](RequestObserver& observer) {
+              auto source = std::make_unique<ScriptedSource>(observer);
+              source_ = source.get();
+              return source;
+            },
+            store_) {}
+
+  const AccountState& state(const std::string& account) {
+    return store_.snapshot()->accounts.at(account);
+  }
+
+  SnapshotStore store_;
+  ScriptedSource* source_ = nullptr;
+  Poller poller_;
+};
+
+TEST_F(PollerTest, SuccessPublishesUsageForTheCurrentMonth) {
+  source_->script["acc-a"] = {UsageCounts{3, 30}};
+  source_->script["acc-b"] = {UsageCounts{5, 50}};
+  EXPECT_FALSE(store_.snapshot()->first_poll_done);
+  poller_.poll_once({});
+  const auto snapshot = store_.snapshot();
+  EXPECT_TRUE(snapshot->first_poll_done);
+  EXPECT_TRUE(state("acc-a").up);
+  EXPECT_EQ(state("acc-a").usage->total, (UsageCounts{3, 30}));
+  EXPECT_EQ(state("acc-b").usage->total, (UsageCounts{5, 50}));
+  EXPECT_EQ(source_->seen_periods.at(0), month_containing(floor<seconds>(kNow)));
+  EXPECT_EQ(snapshot->api_requests.at(200), 2u);
+  EXPECT_NE(store_.exposition()->text.find("scalr_account_runs_total{account_id=\"acc-b\"} 5"),
+            std::string::npos);
+}
+
+TEST_F(PollerTest, FailureKeepsLastGoodValuesAndCountsTheReason) {
+  source_->script["acc-a"] = {UsageCounts{3, 30}, SourceError(ErrorReason::server_error, "503"),
+                              SourceError(ErrorReason::server_error, "503")};
+  source_->script["acc-b"] = {UsageCounts{5, 50}};
+  poller_.poll_once({});
+  poller_.poll_once({});
+  poller_.poll_once({});
+  EXPECT_FALSE(state("acc-a").up);
+  EXPECT_EQ(state("acc-a").last_error_reason, "server_error");
+  ASSERT_TRUE(state("acc-a").usage);
+  EXPECT_EQ(state("acc-a").usage->total, (UsageCounts{3, 30}));
+  EXPECT_EQ(store_.snapshot()->poll_errors.at({"acc-a", "server_error"}), 2u);
+  EXPECT_TRUE(state("acc-b").up);
+}
+
+TEST_F(PollerTest, RecoveryBringsTheAccountBackUpWithNewValues) {
+  source_->script["acc-a"] = {SourceError(ErrorReason::unauthorized, "401"), UsageCounts{9, 90}};
+  source_->script["acc-b"] = {UsageCounts{1, 1}};
+  poller_.poll_once({});
+  EXPECT_FALSE(state("acc-a").up);
+  EXPECT_FALSE(state("acc-a").usage);
+  EXPECT_FALSE(state("acc-a").last_success_unix_seconds);
+  poller_.poll_once({});
+  EXPECT_TRUE(state("acc-a").up);
+  EXPECT_EQ(state("acc-a").usage->total.runs, 9u);
+  EXPECT_DOUBLE_EQ(*state("acc-a").last_success_unix_seconds,
+                   duration<double>(kNow.time_since_epoch()).count());
+}
+
+TEST_F(PollerTest, AccountsThatLeaveTheSourceLeaveTheSnapshot) {
+  source_->script["acc-a"] = {UsageCounts{1, 1}};
+  source_->script["acc-b"] = {UsageCounts{1, 1}};
+  poller_.poll_once({});
+  source_->accounts_ = {"acc-b"};
+  poller_.poll_once({});
+  EXPECT_FALSE(store_.snapshot()->accounts.contains("acc-a"));
+  EXPECT_TRUE(store_.snapshot()->accounts.contains("acc-b"));
+}
+
+TEST_F(PollerTest, StopMidPollIsNotCountedAsAnError) {
+  source_->script["acc-a"] = {UsageCounts{1, 1}};
+  source_->script["acc-b"] = {UsageCounts{1, 1}};
+  std::stop_source stop;
+  stop.request_stop();
+  poller_.poll_once(stop.get_token());
+  EXPECT_TRUE(store_.snapshot()->poll_errors.empty());
+  EXPECT_FALSE(store_.snapshot()->first_poll_done);
+}
+
+TEST_F(PollerTest, RunReturnsPromptlyWhenStopped) {
+  source_->script["acc-a"] = {UsageCounts{1, 1}};
+  source_->script["acc-b"] = {UsageCounts{1, 1}};
+  std::jthread thread([this](std::stop_token stop) { poller_.run(stop); });
+  while (!store_.snapshot()->first_poll_done) std::this_thread::sleep_for(1ms);
+  const auto before = steady_clock::now();
+  thread.request_stop();
+  thread.join();
+  // The interval is five minutes; returning at all shows the wait was interrupted.
+  EXPECT_LT(steady_clock::now() - before, 60s);
+}
+
+}  // namespace
+}  // namespace scalr_usage

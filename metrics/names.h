@@ -1,0 +1,22 @@
+#pragma once
+// Every metric name the exporter exposes, in one place. Usage values are period-to-date totals that
+// reset when a billing period starts, hence counters (counter-reset semantics).
+
+namespace scalr_usage::metric_names {
+
+inline constexpr const char* kAccountRuns = "scalr_account_runs_total";
+inline constexpr const char* kAccountRunSeconds = "scalr_account_run_seconds_total";
+inline constexpr const char* kEnvironmentRuns = "scalr_environment_runs_total";
+inline constexpr const char* kEnvironmentRunSeconds = "scalr_environment_run_seconds_total";
+inline constexpr const char* kWorkspaceRuns = "scalr_workspace_runs_total";
+inline constexpr const char* kWorkspaceRunSeconds = "scalr_workspace_run_seconds_total";
+inline constexpr const char* kPeriodStart = "scalr_billing_period_start_timestamp_seconds";
+inline constexpr const char* kPeriodEnd = "scalr_billing_period_end_timestamp_seconds";
+inline constexpr const char* kUp = "scalr_up";
+inline constexpr const char* kLastSuccess = "scalr_exporter_last_success_timestamp_seconds";
+inline constexpr const char* kLastPollDuration = "scalr_exporter_last_poll_duration_seconds";
+inline constexpr const char* kPollErrors = "scalr_exporter_poll_errors_total";
+inline constexpr const char* kApiRequests = "scalr_exporter_api_requests_total";
+inline constexpr const char* kBuildInfo = "scalr_exporter_build_info";
+
+}  // namespace scalr_usage::metric_names
