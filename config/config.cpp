@@ -1,1 +1,581 @@
-// placeholder: implemented in a later step
+#include "config/config.h"
+
+#include <unistd.h>  // environ
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <memory>
+#include <set>
+#include <system_error>
+
+#include "config/duration.h"
+
+namespace scalr_usage {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// Big enough for any real file, small enough that a wrong path such as /dev/zero fails at once.
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
+constexpr std::size_t kMaxTokenBytes = 64 << 10;
+
+constexpr std::string_view kTokenEnv = "SCALR_TOKEN";
+constexpr std::string_view kApiSuffix = "/api/iacp/v3";
+
+[[noreturn]] void fail(std::string_view key_path, std::string_view message) {
+  throw ConfigError(std::string(key_path) + ": " + std::string(message));
+}
+
+bool is_control(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte < 0x20 || byte == 0x7f;
+}
+bool has_control(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), is_control);
+}
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+std::string to_lower(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  });
+  return lower;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+// A path as the user typed it, unless it would break the one-line message.
+std::string shown_path(std::string_view path) {
+  return has_control(path) ? quote_for_message(path) : std::string(path);
+}
+
+// Reads at most max_bytes + 1 bytes, so the caller can tell a too-large file without reading it
+// all. Throws ConfigError "<key_path>: cannot read <path>: <reason>".
+std::string read_file_prefix(const std::string& path, std::size_t max_bytes,
+                             std::string_view key_path) {
+  auto cannot_read = [&](int error) {
+    fail(key_path,
+         "cannot read " + shown_path(path) + ": " + std::generic_category().message(error));
+  };
+  // "e": close on exec, so the token file never leaks into a child process.
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "re"),
+                                                             &std::fclose);
+  if (!file) cannot_read(errno);
+  std::string content(max_bytes + 1, '\0');
+  const std::size_t size = std::fread(content.data(), 1, content.size(), file.get());
+  if (std::ferror(file.get())) cannot_read(errno);  // e.g. EISDIR for a directory
+  content.resize(size);
+  return content;
+}
+
+std::string_view node_kind(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Scalar:
+      return "a single value";
+    default:
+      return "no value";
+  }
+}
+
+// Levenshtein distance, for "did you mean" hints on misspelt keys.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+class Value;
+
+// One known key of a mapping and what to do with its value. A mapping is described by a list of
+// these, so an unknown key is simply one missing from the list.
+struct Field {
+  std::string_view key;
+  std::function<void(const Value&)> apply;
+};
+
+// A YAML node with the key path that led to it, so every error can name the key.
+class Value {
+ public:
+  Value(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {}
+
+  const std::string& path() const { return path_; }
+
+  // The line helps find the key in a long file; the message still starts with the key path.
+  [[noreturn]] void fail(std::string_view message) const {
+    const YAML::Mark mark = node_.Mark();
+    std::string text(message);
+    if (!mark.is_null()) text += " (line " + std::to_string(mark.line + 1) + ")";
+    scalr_usage::fail(path_, text);
+  }
+
+  [[noreturn]] void fail_type(std::string_view wanted) const {
+    fail("want " + std::string(wanted) + ", got " + std::string(node_kind(node_)));
+  }
+
+  // A scalar on one line; `wanted` describes the expected value for the error message.
+  std::string text(std::string_view wanted) const {
+    if (!node_.IsScalar()) fail_type(wanted);
+    if (has_control(node_.Scalar())) fail("want " + std::string(wanted) + " on a single line");
+    return node_.Scalar();
+  }
+
+  // Runs a parser that throws std::invalid_argument, reporting its message under this key.
+  template <typename Parse>
+  auto parsed(std::string_view wanted, Parse parse) const {
+    const std::string value = text(wanted);
+    try {
+      return parse(value);
+    } catch (const std::invalid_argument& error) {
+      fail(error.what());
+    }
+  }
+
+  long long integer(long long min, long long max = std::numeric_limits<long long>::max()) const {
+    const std::string wanted =
+        max == std::numeric_limits<long long>::max()
+            ? "an integer of at least " + std::to_string(min)
+            : "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+    const std::string value = text(wanted);
+    long long number = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (error != std::errc() || end != value.data() + value.size() || number < min ||
+        number > max) {
+      fail("want " + wanted + ", got " + quote_for_message(value));
+    }
+    return number;
+  }
+
+  milliseconds duration(milliseconds min) const {
+    const milliseconds value = parsed("a duration like 30s, 5m or 1h", parse_duration);
+    if (value < min) {
+      // A minimum of 1ms just means "positive"; say so rather than show an odd-looking bound.
+      fail(min == milliseconds{1}
+               ? "must be greater than 0s"
+               : "must be at least " + format_duration(min) + ", got " + format_duration(value));
+    }
+    return value;
+  }
+
+  // A non-empty list of distinct, non-empty strings without whitespace.
+  std::vector<std::string> unique_words(std::string_view wanted) const {
+    if (!node_.IsSequence()) fail_type(wanted);
+    if (node_.size() == 0) fail("want " + std::string(wanted) + ", got an empty list");
+    std::vector<std::string> words;
+    for (std::size_t index = 0; index < node_.size(); ++index) {
+      const Value item(node_[index], path_ + "[" + std::to_string(index) + "]");
+      std::string word = item.text("a string");
+      if (word.empty()) item.fail("must not be empty");
+      if (std::any_of(word.begin(), word.end(), is_space)) item.fail("must not contain whitespace");
+      if (std::find(words.begin(), words.end(), word) != words.end()) {
+        item.fail("duplicate " + quote_for_message(word));
+      }
+      words.push_back(std::move(word));
+    }
+    return words;
+  }
+
+  // Applies each present key's Field. A missing or empty mapping (`web:` with everything under it
+  // commented out) is fine: the defaults stay.
+  void walk(std::initializer_list<Field> fields) const {
+    if (node_.IsNull()) return;
+    if (!node_.IsMap()) fail_type("a mapping of keys");
+    std::set<std::string> seen;
+    for (const auto& entry : node_) {
+      const std::string key = Value(entry.first, path_).text("a plain key");
+      const Value key_at(entry.first, child_path(key));  // errors about the key point at its line
+      const auto field = std::find_if(fields.begin(), fields.end(),
+                                      [&](const Field& known) { return known.key == key; });
+      if (field == fields.end()) key_at.fail(unknown_key_message(key, fields));
+      if (!seen.insert(key).second) key_at.fail("duplicate key");
+      field->apply(Value(entry.second, key_at.path()));
+    }
+  }
+
+ private:
+  std::string child_path(std::string_view key) const {
+    const bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+      return is_alnum(c) || c == '_' || c == '-';
+    });
+    const std::string segment = plain ? std::string(key) : quote_for_message(key);
+    return path_.empty() ? segment : path_ + "." + segment;
+  }
+
+  static std::string unknown_key_message(std::string_view key,
+                                         std::initializer_list<Field> fields) {
+    std::string_view closest;
+    std::size_t closest_distance = 3;  // three edits or more: a different word, not a typo
+    for (const Field& known : fields) {
+      const bool prefix = known.key.size() > key.size() && known.key.substr(0, key.size()) == key &&
+                          known.key[key.size()] == '_';
+      const std::size_t distance = prefix ? 1 : edit_distance(key, known.key);
+      if (distance < closest_distance) {
+        closest = known.key;
+        closest_distance = distance;
+      }
+    }
+    if (closest.empty()) return "unknown key";
+    return "unknown key, did you mean " + std::string(closest) + "?";
+  }
+
+  YAML::Node node_;
+  std::string path_;
+};
+
+// Splits HOST:PORT or [HOST]:PORT; the port part may be absent only when !port_required.
+struct HostPort {
+  std::string_view host;
+  std::optional<int> port;
+};
+
+HostPort split_host_port(std::string_view address, bool port_required) {
+  HostPort result;
+  std::string_view port_text;
+  bool has_port = false;
+  if (!address.empty() && address.front() == '[') {
+    const std::size_t close = address.find(']');
+    if (close == std::string_view::npos) throw std::invalid_argument("unclosed [ in IPv6 address");
+    result.host = address.substr(1, close - 1);
+    const std::string_view rest = address.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') throw std::invalid_argument("want :PORT after ]");
+    has_port = !rest.empty();
+    if (has_port) port_text = rest.substr(1);
+    const bool ipv6_chars = std::all_of(result.host.begin(), result.host.end(), [](char c) {
+      return is_alnum(c) || c == ':' || c == '.' || c == '%';
+    });
+    if (result.host.find(':') == std::string_view::npos || !ipv6_chars) {
+      throw std::invalid_argument("invalid IPv6 address in []");
+    }
+  } else {
+    const std::size_t colon = address.rfind(':');
+    if (colon != std::string_view::npos && address.find(':') != colon) {
+      throw std::invalid_argument("IPv6 addresses need brackets, like [::1]:9871");
+    }
+    has_port = colon != std::string_view::npos;
+    result.host = address.substr(0, has_port ? colon : address.size());
+    if (has_port) port_text = address.substr(colon + 1);
+    const bool host_chars = std::all_of(result.host.begin(), result.host.end(), [](char c) {
+      return is_alnum(c) || c == '.' || c == '-' || c == '_';
+    });
+    if (!host_chars) throw std::invalid_argument("invalid host " + quote_for_message(result.host));
+  }
+  if (!has_port) {
+    if (port_required) throw std::invalid_argument("missing :PORT");
+    return result;
+  }
+  int port = 0;
+  const auto [end, error] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() ||
+      port < 1 || port > 65535) {
+    throw std::invalid_argument("port must be a number from 1 to 65535, got " +
+                                quote_for_message(port_text));
+  }
+  result.port = port;
+  return result;
+}
+
+std::string listen_address(const std::string& address) {
+  validate_listen_address(address);
+  return address;
+}
+
+std::string telemetry_path(const std::string& path) {
+  if (path.empty() || path.front() != '/') {
+    throw std::invalid_argument("must start with \"/\", got " + quote_for_message(path));
+  }
+  if (path == "/") throw std::invalid_argument("\"/\" is the landing page; use e.g. /metrics");
+  if (path.rfind("/-/", 0) == 0) {
+    throw std::invalid_argument(quote_for_message(path) +
+                                " is reserved: paths under /-/ are the exporter's own endpoints");
+  }
+  if (path.find_first_of("?# \t") != std::string::npos) {
+    throw std::invalid_argument("must be a plain path without query, fragment or spaces");
+  }
+  return path;
+}
+
+std::string source(const std::string& name) {
+  if (name == "scalr_api") return name;
+  if (name == "postgres")
+    throw std::invalid_argument("\"postgres\" is not supported yet (want scalr_api)");
+  throw std::invalid_argument("unknown source " + quote_for_message(name) + " (want scalr_api)");
+}
+
+// The URL is echoed only in parts: a query or user-info part might hold a credential.
+std::string scalr_url(const std::string& url) {
+  const std::string example = " (want e.g. https://example.scalr.io)";
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos)
+    throw std::invalid_argument("want an http or https URL" + example);
+  const std::string scheme = to_lower(std::string_view(url).substr(0, scheme_end));
+  if (scheme != "http" && scheme != "https") {
+    throw std::invalid_argument("unsupported scheme " + quote_for_message(scheme) + example);
+  }
+  const std::string_view rest = std::string_view(url).substr(scheme_end + 3);
+  const std::size_t authority_end = rest.find_first_of("/?#");
+  const std::string_view authority = rest.substr(0, authority_end);
+  std::string_view path = authority_end == std::string_view::npos ? "" : rest.substr(authority_end);
+  if (path.find_first_of("?#") != std::string_view::npos) {
+    throw std::invalid_argument("must not have a query or fragment" + example);
+  }
+  if (authority.find('@') != std::string_view::npos) {
+    throw std::invalid_argument("must not contain credentials; the token goes in scalr.token_file");
+  }
+  if (path.find_first_of(" \t") != std::string_view::npos) {
+    throw std::invalid_argument("must not contain spaces");
+  }
+  const HostPort host_port = split_host_port(authority, /*port_required=*/false);
+  if (host_port.host.empty()) throw std::invalid_argument("missing host" + example);
+
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  if (path.size() >= kApiSuffix.size() &&
+      path.substr(path.size() - kApiSuffix.size()) == kApiSuffix) {
+    path.remove_suffix(kApiSuffix.size());
+    while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  }
+  return scheme + "://" + to_lower(authority) + std::string(path);
+}
+
+// Goes into a `Prefer: profile=...` header, so only token characters are allowed.
+std::string prefer_profile(const std::string& profile) {
+  const bool valid = std::all_of(profile.begin(), profile.end(), [](char c) {
+    return is_alnum(c) || c == '.' || c == '_' || c == '-';
+  });
+  if (!valid) {
+    throw std::invalid_argument("want a profile name like preview (letters, digits, . _ -), got " +
+                                quote_for_message(profile));
+  }
+  return profile;
+}
+
+std::string readable_file(const std::string& path) {
+  if (path.empty()) return path;  // the system default
+  if (read_file_prefix(path, 0, "scalr.ca_file").empty()) {
+    throw std::invalid_argument(shown_path(path) + " is empty");
+  }
+  return path;
+}
+
+std::string non_empty_path(const std::string& path) {
+  if (path.empty()) throw std::invalid_argument("want a file path, got \"\"");
+  return path;
+}
+
+// Never puts any part of the token in a message: only where it came from and what is wrong.
+Secret checked_token(std::string_view raw, std::string_view origin) {
+  const std::string_view token = trim(raw);
+  if (token.empty()) fail("scalr.token_file", "no token: " + std::string(origin) + " is empty");
+  const bool printable = std::all_of(token.begin(), token.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte > 0x20 && byte < 0x7f;
+  });
+  if (!printable) {
+    fail("scalr.token_file",
+         "token in " + std::string(origin) + " contains spaces or non-printable characters");
+  }
+  return Secret(std::string(token));
+}
+
+void load_token(ScalrTarget& target, const std::optional<std::string>& token_file,
+                const Environment& env) {
+  if (token_file) {
+    const std::string content = read_file_prefix(*token_file, kMaxTokenBytes, "scalr.token_file");
+    const std::string origin = shown_path(*token_file);
+    if (content.size() > kMaxTokenBytes) {
+      fail("scalr.token_file", origin + " is larger than 64 KiB; is it the token file?");
+    }
+    target.token = checked_token(content, origin);
+    target.token_origin = "token_file " + origin;
+    return;
+  }
+  const auto from_env = env.find(std::string(kTokenEnv));
+  if (from_env == env.end())
+    fail("scalr.token_file", "no token: set scalr.token_file or SCALR_TOKEN");
+  target.token = checked_token(from_env->second, kTokenEnv);
+  target.token_origin = "env " + std::string(kTokenEnv);
+}
+
+YAML::Node load_document(const std::string& yaml_text) {
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(yaml_text);
+  } catch (const YAML::Exception& error) {
+    std::string where;
+    if (!error.mark.is_null()) {
+      where = " at line " + std::to_string(error.mark.line + 1) + ", column " +
+              std::to_string(error.mark.column + 1);
+    }
+    fail("config.file", "YAML syntax error" + where + ": " + error.msg);
+  }
+  if (documents.size() > 1) {
+    fail("config.file", "has " + std::to_string(documents.size()) + " YAML documents, want one");
+  }
+  if (documents.empty() || documents.front().IsNull()) {
+    fail("config.file", "is empty (want at least scalr.url and scalr.accounts)");
+  }
+  if (!documents.front().IsMap()) {
+    fail("config.file", "want a mapping of keys at the top level, got " +
+                            std::string(node_kind(documents.front())));
+  }
+  return documents.front();
+}
+
+}  // namespace
+
+void validate_listen_address(std::string_view address) {
+  try {
+    split_host_port(address, /*port_required=*/true);
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(std::string(error.what()) +
+                                " (want HOST:PORT, [IPv6]:PORT or :PORT, got " +
+                                quote_for_message(address) + ")");
+  }
+}
+
+Environment process_environment() {
+  Environment env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const std::size_t equals = text.find('=');
+    if (equals == std::string_view::npos) continue;
+    env.emplace(text.substr(0, equals), text.substr(equals + 1));
+  }
+  return env;
+}
+
+Config parse_config(const std::string& yaml_text, const Environment& env) {
+  const Value root(load_document(yaml_text), "");
+  Config config;
+  ScalrTarget target;
+  bool scalr_given = false;
+  std::optional<std::string> token_file;
+  bool max_backoff_given = false;
+  const milliseconds any_positive{1};
+
+  root.walk({
+      {"web",
+       [&](const Value& web) {
+         web.walk({
+             {"listen_address",
+              [&](const Value& v) {
+                config.web.listen_address = v.parsed("an address like :9871", listen_address);
+              }},
+             {"telemetry_path",
+              [&](const Value& v) {
+                config.web.telemetry_path = v.parsed("a path like /metrics", telemetry_path);
+              }},
+         });
+       }},
+      {"source", [&](const Value& v) { config.source = v.parsed("a source name", source); }},
+      {"scalr",
+       [&](const Value& scalr) {
+         scalr_given = true;
+         scalr.walk({
+             {"url", [&](const Value& v) { target.url = v.parsed("a URL", scalr_url); }},
+             {"token_file",
+              [&](const Value& v) { token_file = v.parsed("a file path", non_empty_path); }},
+             {"accounts",
+              [&](const Value& v) { target.accounts = v.unique_words("a list of account IDs"); }},
+             {"prefer_profile",
+              [&](const Value& v) {
+                target.prefer_profile = v.parsed("a profile name", prefer_profile);
+              }},
+             {"page_size",
+              [&](const Value& v) { target.page_size = static_cast<int>(v.integer(1, 1000)); }},
+             {"timeout", [&](const Value& v) { target.timeout = v.duration(any_positive); }},
+             {"max_response_bytes",
+              [&](const Value& v) {
+                target.max_response_bytes = static_cast<std::size_t>(v.integer(1));
+              }},
+             {"max_pages",
+              [&](const Value& v) {
+                target.max_pages = static_cast<int>(v.integer(1, std::numeric_limits<int>::max()));
+              }},
+             {"ca_file",
+              [&](const Value& v) { target.ca_file = v.parsed("a file path", readable_file); }},
+             {"retry",
+              [&](const Value& retry) {
+                retry.walk({
+                    {"max_attempts",
+                     [&](const Value& v) {
+                       target.retry.max_attempts = static_cast<int>(v.integer(1, 20));
+                     }},
+                    {"initial_backoff",
+                     [&](const Value& v) {
+                       target.retry.initial_backoff = v.duration(any_positive);
+                     }},
+                    {"max_backoff",
+                     [&](const Value& v) {
+                       target.retry.max_backoff = v.duration(any_positive);
+                       max_backoff_given = true;
+                     }},
+                });
+              }},
+         });
+       }},
+      {"poll",
+       [&](const Value& poll) {
+         poll.walk({
+             {"interval",
+              [&](const Value& v) { config.poll.interval = v.duration(std::chrono::seconds{1}); }},
+         });
+       }},
+  });
+
+  if (!scalr_given) fail("scalr", "required (the Scalr URL, token and accounts to poll)");
+  if (target.url.empty()) fail("scalr.url", "required (e.g. https://example.scalr.io)");
+  if (target.accounts.empty()) fail("scalr.accounts", "required (a list of account IDs)");
+  if (target.retry.max_backoff < target.retry.initial_backoff) {
+    // Blame the key the user wrote: with the default max_backoff, the initial one is too large.
+    const std::string initial = format_duration(target.retry.initial_backoff);
+    const std::string max = format_duration(target.retry.max_backoff);
+    if (max_backoff_given) {
+      fail("scalr.retry.max_backoff",
+           max + " is less than scalr.retry.initial_backoff (" + initial + ")");
+    }
+    fail("scalr.retry.initial_backoff",
+         initial + " is more than scalr.retry.max_backoff (" + max + ", the default)");
+  }
+  load_token(target, token_file, env);
+  config.scalr_targets.push_back(std::move(target));
+  return config;
+}
+
+Config load_config(const std::string& path, const Environment& env) {
+  const std::string text = read_file_prefix(path, kMaxConfigBytes, "config.file");
+  if (text.size() > kMaxConfigBytes)
+    fail("config.file", shown_path(path) + " is larger than 1 MiB");
+  return parse_config(text, env);
+}
+
+}  // namespace scalr_usage

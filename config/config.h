@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace scalr_usage {
@@ -38,24 +39,26 @@ struct WebConfig {
 };
 
 struct RetryConfig {
-  int max_attempts = 4;                                  // per request, first try included
-  std::chrono::milliseconds initial_backoff{1000};       // doubled each attempt, with jitter
-  std::chrono::milliseconds max_backoff{30000};          // cap of one wait (Retry-After too)
+  int max_attempts = 4;                             // per request, first try included
+  std::chrono::milliseconds initial_backoff{1000};  // doubled each attempt, with jitter
+  std::chrono::milliseconds max_backoff{30000};     // cap of one wait (Retry-After too)
 };
 
 // One Scalr account URL with its token and the accounts polled through it. Today the config has a
 // single `scalr:` block; a later `targets:` list will produce several of these.
 struct ScalrTarget {
-  std::string url;  // scheme://host[:port], no trailing slash; the API is under /api/iacp/v3
+  // scheme://host[:port][/prefix], no trailing slash; the API is under url + /api/iacp/v3.
+  std::string url;
   Secret token;
-  std::string token_origin;  // where the token came from, safe to log ("token_file /x", "SCALR_TOKEN")
+  // Where the token came from, safe to log: "token_file /x" or "env SCALR_TOKEN".
+  std::string token_origin;
   std::vector<std::string> accounts;
   std::string prefer_profile = "preview";  // empty: no Prefer header
   int page_size = 100;
-  std::chrono::milliseconds timeout{30000};  // one HTTP request
+  std::chrono::milliseconds timeout{30000};   // one HTTP request
   std::size_t max_response_bytes = 8u << 20;  // one page
-  int max_pages = 1000;                        // per request sequence
-  std::string ca_file;                         // extra CA bundle; empty = system default
+  int max_pages = 1000;                       // per request sequence
+  std::string ca_file;                        // extra CA bundle; empty = system default
   RetryConfig retry;
 };
 
@@ -79,5 +82,9 @@ Environment process_environment();
 // before anything starts.
 Config load_config(const std::string& path, const Environment& env);
 Config parse_config(const std::string& yaml_text, const Environment& env);
+
+// Checks HOST:PORT, [IPv6]:PORT or :PORT with a port from 1 to 65535. Throws std::invalid_argument
+// saying what is wrong; shared by web.listen_address and the --web.listen-address flag.
+void validate_listen_address(std::string_view address);
 
 }  // namespace scalr_usage

@@ -1,1 +1,714 @@
+#include "config/config.h"
+
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>  // mkdtemp, setenv, unsetenv
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace scalr_usage {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+// Recognisable, so a leak into any message is easy to assert against.
+constexpr const char* kToken = "tok-SECRET-123";
+
+// A fresh directory under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "sue-config-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::filesystem::path write(const std::string& name, const std::string& content) const {
+    const std::filesystem::path file = path_ / name;
+    std::ofstream(file, std::ios::binary) << content;
+    return file;
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+Environment token_env() { return {{"SCALR_TOKEN", kToken}}; }
+
+// The smallest valid file; `scalr_extra` lines are appended inside the scalr: block.
+std::string minimal_yaml(const std::string& scalr_extra = "") {
+  return "scalr:\n"
+         "  url: https://example.scalr.io\n"
+         "  accounts: [acc-1]\n" +
+         scalr_extra;
+}
+
+// The error message of a config that must be rejected; checks the rules every message obeys.
+std::string config_error(const std::string& yaml, const Environment& env = token_env()) {
+  try {
+    parse_config(yaml, env);
+  } catch (const ConfigError& error) {
+    const std::string message = error.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
+    EXPECT_THAT(message, Not(HasSubstr(kToken)));
+    return message;
+  }
+  ADD_FAILURE() << "accepted:\n" << yaml;
+  return "";
+}
+
+// Expects a rejection whose message starts with `key: ` and mentions `detail`.
+void expect_rejected(const std::string& yaml, const std::string& key, const std::string& detail,
+                     const Environment& env = token_env()) {
+  const std::string message = config_error(yaml, env);
+  EXPECT_THAT(message, StartsWith(key + ": ")) << yaml;
+  EXPECT_THAT(message, HasSubstr(detail)) << yaml;
+}
+
+const ScalrTarget& only_target(const Config& config) {
+  EXPECT_EQ(config.scalr_targets.size(), 1u);
+  return config.scalr_targets.at(0);
+}
+
+// --- defaults and values -------------------------------------------------------------------
+
+TEST(ConfigDefaults, MinimalFileFillsInEveryDefault) {
+  const Config config = parse_config(minimal_yaml(), token_env());
+  EXPECT_EQ(config.web.listen_address, "0.0.0.0:9871");
+  EXPECT_EQ(config.web.telemetry_path, "/metrics");
+  EXPECT_EQ(config.source, "scalr_api");
+  EXPECT_EQ(config.poll.interval, minutes{5});
+  const ScalrTarget& target = only_target(config);
+  EXPECT_EQ(target.url, "https://example.scalr.io");
+  EXPECT_EQ(target.accounts, std::vector<std::string>{"acc-1"});
+  EXPECT_EQ(target.token.reveal(), kToken);
+  EXPECT_EQ(target.token_origin, "env SCALR_TOKEN");
+  EXPECT_EQ(target.prefer_profile, "preview");
+  EXPECT_EQ(target.page_size, 100);
+  EXPECT_EQ(target.timeout, seconds{30});
+  EXPECT_EQ(target.max_response_bytes, 8u * 1024 * 1024);
+  EXPECT_EQ(target.max_pages, 1000);
+  EXPECT_EQ(target.ca_file, "");
+  EXPECT_EQ(target.retry.max_attempts, 4);
+  EXPECT_EQ(target.retry.initial_backoff, seconds{1});
+  EXPECT_EQ(target.retry.max_backoff, seconds{30});
+}
+
+TEST(ConfigDefaults, EmptySectionsKeepDefaults) {
+  const Config config = parse_config("web:\npoll:\n" + minimal_yaml("  retry:\n"), token_env());
+  EXPECT_EQ(config.web.listen_address, "0.0.0.0:9871");
+  EXPECT_EQ(config.poll.interval, minutes{5});
+  EXPECT_EQ(only_target(config).retry.max_attempts, 4);
+}
+
+TEST(ConfigValues, EveryKeyCanBeSet) {
+  const TempDir dir;
+  const auto token_file = dir.write("token", std::string(kToken) + "\n");
+  const auto ca_file = dir.write("ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  const std::string yaml =
+      "web:\n"
+      "  listen_address: \"[::1]:9100\"\n"
+      "  telemetry_path: /usage/metrics\n"
+      "source: scalr_api\n"
+      "scalr:\n"
+      "  url: https://acme.scalr.io/\n"
+      "  token_file: " +
+      token_file.string() +
+      "\n"
+      "  accounts:\n"
+      "    - acc-1\n"
+      "    - acc-2\n"
+      "  prefer_profile: \"\"\n"
+      "  page_size: 1000\n"
+      "  timeout: 1m30s\n"
+      "  max_response_bytes: 1024\n"
+      "  max_pages: 7\n"
+      "  ca_file: " +
+      ca_file.string() +
+      "\n"
+      "  retry:\n"
+      "    max_attempts: 20\n"
+      "    initial_backoff: 250ms\n"
+      "    max_backoff: 250ms\n"
+      "poll:\n"
+      "  interval: 1s\n";
+  const Config config = parse_config(yaml, {});
+  EXPECT_EQ(config.web.listen_address, "[::1]:9100");
+  EXPECT_EQ(config.web.telemetry_path, "/usage/metrics");
+  EXPECT_EQ(config.poll.interval, seconds{1});
+  const ScalrTarget& target = only_target(config);
+  EXPECT_EQ(target.url, "https://acme.scalr.io");
+  EXPECT_EQ(target.token.reveal(), kToken);
+  EXPECT_EQ(target.token_origin, "token_file " + token_file.string());
+  EXPECT_EQ(target.accounts, (std::vector<std::string>{"acc-1", "acc-2"}));
+  EXPECT_EQ(target.prefer_profile, "");
+  EXPECT_EQ(target.page_size, 1000);
+  EXPECT_EQ(target.timeout, seconds{90});
+  EXPECT_EQ(target.max_response_bytes, 1024u);
+  EXPECT_EQ(target.max_pages, 7);
+  EXPECT_EQ(target.ca_file, ca_file.string());
+  EXPECT_EQ(target.retry.max_attempts, 20);
+  EXPECT_EQ(target.retry.initial_backoff, milliseconds{250});
+  EXPECT_EQ(target.retry.max_backoff, milliseconds{250});
+}
+
+TEST(ConfigValues, IntegerBoundsAreInclusive) {
+  EXPECT_EQ(only_target(parse_config(minimal_yaml("  page_size: 1\n"), token_env())).page_size, 1);
+  EXPECT_EQ(only_target(parse_config(minimal_yaml("  retry:\n    max_attempts: 1\n"), token_env()))
+                .retry.max_attempts,
+            1);
+}
+
+TEST(ConfigValues, QuotedNumbersAreAccepted) {
+  EXPECT_EQ(only_target(parse_config(minimal_yaml("  page_size: \"50\"\n"), token_env())).page_size,
+            50);
+}
+
+// --- token ---------------------------------------------------------------------------------
+
+TEST(ConfigToken, TokenFileTrailingNewlineIsTrimmed) {
+  const TempDir dir;
+  const auto file = dir.write("token", std::string(kToken) + "\r\n\n");
+  const Config config = parse_config(minimal_yaml("  token_file: " + file.string() + "\n"), {});
+  EXPECT_EQ(only_target(config).token.reveal(), kToken);
+  EXPECT_EQ(only_target(config).token_origin, "token_file " + file.string());
+}
+
+TEST(ConfigToken, TokenFileWinsOverEnvironment) {
+  const TempDir dir;
+  const auto file = dir.write("token", "from-file");
+  const Config config =
+      parse_config(minimal_yaml("  token_file: " + file.string() + "\n"), token_env());
+  EXPECT_EQ(only_target(config).token.reveal(), "from-file");
+}
+
+TEST(ConfigToken, EnvironmentUsedWithoutTokenFile) {
+  const Config config = parse_config(minimal_yaml(), {{"SCALR_TOKEN", std::string(kToken) + "\n"}});
+  EXPECT_EQ(only_target(config).token.reveal(), kToken);
+  EXPECT_EQ(only_target(config).token_origin, "env SCALR_TOKEN");
+}
+
+TEST(ConfigToken, NoTokenAnywhere) {
+  EXPECT_EQ(config_error(minimal_yaml(), {{"OTHER", "x"}}),
+            "scalr.token_file: no token: set scalr.token_file or SCALR_TOKEN");
+}
+
+TEST(ConfigToken, EmptyEnvironmentToken) {
+  expect_rejected(minimal_yaml(), "scalr.token_file", "SCALR_TOKEN is empty",
+                  {{"SCALR_TOKEN", " \n"}});
+}
+
+TEST(ConfigToken, EmptyOrBlankTokenFile) {
+  const TempDir dir;
+  for (const char* content : {"", "\n", "  \t\r\n"}) {
+    const auto file = dir.write("token", content);
+    expect_rejected(minimal_yaml("  token_file: " + file.string() + "\n"), "scalr.token_file",
+                    file.string() + " is empty");
+  }
+}
+
+TEST(ConfigToken, MissingTokenFileNamesPathAndReason) {
+  const TempDir dir;
+  const auto missing = dir.path() / "no-such-token";
+  EXPECT_EQ(config_error(minimal_yaml("  token_file: " + missing.string() + "\n")),
+            "scalr.token_file: cannot read " + missing.string() + ": No such file or directory");
+}
+
+TEST(ConfigToken, TokenFileThatIsADirectory) {
+  const TempDir dir;
+  expect_rejected(minimal_yaml("  token_file: " + dir.path().string() + "\n"), "scalr.token_file",
+                  dir.path().string() + ": Is a directory");
+}
+
+TEST(ConfigToken, EmptyTokenFilePathIsRejected) {
+  expect_rejected(minimal_yaml("  token_file: \"\"\n"), "scalr.token_file", "want a file path");
+}
+
+TEST(ConfigToken, TokenWithInnerWhitespaceIsRejectedWithoutShowingIt) {
+  const TempDir dir;
+  const auto file = dir.write("token", std::string(kToken) + " " + kToken + "\n");
+  expect_rejected(minimal_yaml("  token_file: " + file.string() + "\n"), "scalr.token_file",
+                  "contains spaces or non-printable characters");
+  expect_rejected(minimal_yaml(), "scalr.token_file", "SCALR_TOKEN contains spaces",
+                  {{"SCALR_TOKEN", std::string(kToken) + "\nX-Injected: 1"}});
+}
+
+TEST(ConfigToken, OversizedTokenFileIsRejected) {
+  const TempDir dir;
+  const auto file = dir.write("token", std::string(100 * 1024, 'a'));
+  expect_rejected(minimal_yaml("  token_file: " + file.string() + "\n"), "scalr.token_file",
+                  "larger than 64 KiB");
+}
+
+TEST(ConfigToken, TokenNeverAppearsInAnyError) {
+  const TempDir dir;
+  const auto token_file = dir.write("token", std::string(kToken) + "\n");
+  const std::string with_file = "  token_file: " + token_file.string() + "\n";
+  // config_error() asserts the token is absent, from both the file and the environment.
+  for (const std::string& yaml : {
+           minimal_yaml(with_file + "  page_size: abc\n"),
+           minimal_yaml(with_file + "  token: tok-SECRET-123\n"),
+           minimal_yaml(with_file + "  timeout: 3x\n"),
+           minimal_yaml(with_file + "  retry:\n    max_backoff: 1ms\n"),
+           minimal_yaml("  token_file: " + (dir.path() / "missing").string() + "\n"),
+           minimal_yaml("  token_file: " + dir.path().string() + "\n"),
+           minimal_yaml(with_file + "  accounts: []\n"),
+           std::string("scalr:\n  url: https://tok-SECRET-123@example.scalr.io\n"
+                       "  accounts: [a]\n"),
+           std::string("scalr:\n  url: https://example.scalr.io/?token=tok-SECRET-123\n"
+                       "  accounts: [a]\n"),
+           std::string("scalr: [\n"),
+           std::string("web:\n  listen_address: nope\n") + minimal_yaml(with_file),
+       }) {
+    config_error(yaml);
+  }
+  const auto bad_token = dir.write("bad-token", std::string(kToken) + "\t" + kToken);
+  config_error(minimal_yaml("  token_file: " + bad_token.string() + "\n"));
+  config_error(minimal_yaml(), {{"SCALR_TOKEN", std::string(kToken) + " x"}});
+}
+
+// --- whole document ------------------------------------------------------------------------
+
+TEST(ConfigDocument, EmptyFile) {
+  expect_rejected("", "config.file", "empty");
+  expect_rejected("# only a comment\n\n", "config.file", "empty");
+  expect_rejected("---\n", "config.file", "empty");
+}
+
+TEST(ConfigDocument, SyntaxErrorNamesLineAndColumn) {
+  expect_rejected("scalr:\n  url: [unclosed\n  accounts: x\n", "config.file",
+                  "YAML syntax error at line ");
+  const std::string message = config_error("scalr:\n  url: x\n bad: indent\n");
+  EXPECT_THAT(message, StartsWith("config.file: YAML syntax error at line 3, column "));
+}
+
+TEST(ConfigDocument, TopLevelMustBeAMapping) {
+  expect_rejected("- a\n- b\n", "config.file",
+                  "want a mapping of keys at the top level, got a list");
+  expect_rejected("just text\n", "config.file", "got a single value");
+}
+
+TEST(ConfigDocument, SeveralDocumentsAreRejected) {
+  expect_rejected(minimal_yaml() + "---\n" + minimal_yaml(), "config.file", "2 YAML documents");
+}
+
+TEST(ConfigDocument, RequiredKeys) {
+  expect_rejected("web:\n  telemetry_path: /metrics\n", "scalr", "required");
+  expect_rejected("scalr:\n", "scalr.url", "required");
+  expect_rejected("scalr:\n  accounts: [a]\n", "scalr.url", "required");
+  expect_rejected("scalr:\n  url: https://example.scalr.io\n", "scalr.accounts", "required");
+}
+
+// --- unknown keys --------------------------------------------------------------------------
+
+TEST(ConfigUnknownKeys, NamedWithTheirFullPath) {
+  expect_rejected("scrape:\n  x: 1\n" + minimal_yaml(), "scrape", "unknown key");
+  expect_rejected("web:\n  listen: :9100\n" + minimal_yaml(), "web.listen", "unknown key");
+  expect_rejected(minimal_yaml("  retry:\n    max_attemps: 3\n"), "scalr.retry.max_attemps",
+                  "unknown key");
+  expect_rejected("poll:\n  every: 5m\n" + minimal_yaml(), "poll.every", "unknown key");
+}
+
+TEST(ConfigUnknownKeys, MisspeltKeyGetsASuggestion) {
+  const std::string message = config_error(minimal_yaml("  tokne_file: /x\n"));
+  EXPECT_THAT(message, StartsWith("scalr.tokne_file: unknown key"));
+  EXPECT_THAT(message, HasSubstr("did you mean token_file?"));
+  EXPECT_THAT(message, HasSubstr("(line 4)"));
+  EXPECT_THAT(config_error(minimal_yaml("  token: x\n")), HasSubstr("did you mean token_file?"));
+  EXPECT_THAT(config_error(minimal_yaml("  retry:\n    max_attemps: 3\n")),
+              HasSubstr("did you mean max_attempts?"));
+  EXPECT_EQ(config_error("zzzzzz: 1\n" + minimal_yaml()), "zzzzzz: unknown key (line 1)");
+}
+
+TEST(ConfigUnknownKeys, OddKeysStayOnOneLine) {
+  expect_rejected(minimal_yaml("  \"a b\": 1\n"), "scalr.\"a b\"", "unknown key");
+  expect_rejected(minimal_yaml("  \"a\\nb\": 1\n"), "scalr", "want a plain key on a single line");
+  expect_rejected(minimal_yaml("  [a, b]: 1\n"), "scalr", "want a plain key, got a list");
+  expect_rejected(minimal_yaml("  ~: 1\n"), "scalr", "want a plain key, got no value");
+}
+
+TEST(ConfigUnknownKeys, DuplicateKey) {
+  expect_rejected(minimal_yaml("  page_size: 10\n  page_size: 20\n"), "scalr.page_size",
+                  "duplicate key");
+}
+
+TEST(ConfigUnknownKeys, FutureKeysAreNotAcceptedYet) {
+  expect_rejected("targets: []\n" + minimal_yaml(), "targets", "unknown key");
+}
+
+// --- types ---------------------------------------------------------------------------------
+
+TEST(ConfigTypes, SectionsMustBeMappings) {
+  expect_rejected("web: 1\n" + minimal_yaml(), "web", "want a mapping of keys, got a single value");
+  expect_rejected("scalr: [a]\n", "scalr", "want a mapping of keys, got a list");
+  expect_rejected(minimal_yaml("  retry: [1]\n"), "scalr.retry", "got a list");
+  expect_rejected("poll: 5m\n" + minimal_yaml(), "poll", "got a single value");
+}
+
+TEST(ConfigTypes, ScalarsRejectListsMappingsAndNothing) {
+  expect_rejected(minimal_yaml("  page_size: [1, 2]\n"), "scalr.page_size",
+                  "want an integer from 1 to 1000, got a list");
+  expect_rejected(minimal_yaml("  timeout: {a: 1}\n"), "scalr.timeout", "got a mapping");
+  expect_rejected(minimal_yaml("  timeout:\n"), "scalr.timeout", "got no value");
+  expect_rejected("scalr:\n  url: [https://x]\n  accounts: [a]\n", "scalr.url",
+                  "want a URL, got a list");
+  expect_rejected(minimal_yaml("  prefer_profile:\n"), "scalr.prefer_profile", "got no value");
+  expect_rejected("source: [scalr_api]\n" + minimal_yaml(), "source", "got a list");
+}
+
+TEST(ConfigTypes, IntegersMustBeWholeNumbersInRange) {
+  for (const char* value :
+       {"abc", "1.5", "0x10", "10k", "-1", "0", "1001", "\"\"", "1e2", "99999999999999999999"}) {
+    expect_rejected(minimal_yaml(std::string("  page_size: ") + value + "\n"), "scalr.page_size",
+                    "want an integer from 1 to 1000");
+  }
+  expect_rejected(minimal_yaml("  max_response_bytes: 0\n"), "scalr.max_response_bytes",
+                  "want an integer of at least 1, got \"0\"");
+  expect_rejected(minimal_yaml("  max_pages: 0\n"), "scalr.max_pages", "want an integer from 1");
+  expect_rejected(minimal_yaml("  max_pages: 3000000000\n"), "scalr.max_pages", "want an integer");
+  expect_rejected(minimal_yaml("  retry:\n    max_attempts: 0\n"), "scalr.retry.max_attempts",
+                  "from 1 to 20");
+  expect_rejected(minimal_yaml("  retry:\n    max_attempts: 21\n"), "scalr.retry.max_attempts",
+                  "from 1 to 20");
+}
+
+TEST(ConfigTypes, StringsMustBeOneLine) {
+  expect_rejected(minimal_yaml("  prefer_profile: \"a\\nb\"\n"), "scalr.prefer_profile",
+                  "single line");
+}
+
+// --- durations -----------------------------------------------------------------------------
+
+TEST(ConfigDurations, InvalidDurationNamesKeyAndWhatIsWanted) {
+  expect_rejected(minimal_yaml("  timeout: 3x\n"), "scalr.timeout",
+                  "invalid duration \"3x\" (want e.g. 30s, 5m, 1h)");
+  expect_rejected(minimal_yaml("  timeout: 30\n"), "scalr.timeout", "want e.g. 30s");
+  expect_rejected(minimal_yaml("  retry:\n    initial_backoff: -1s\n"),
+                  "scalr.retry.initial_backoff", "negative");
+  expect_rejected("poll:\n  interval: 5 minutes\n" + minimal_yaml(), "poll.interval",
+                  "invalid duration");
+}
+
+TEST(ConfigDurations, LowerBounds) {
+  expect_rejected(minimal_yaml("  timeout: 0s\n"), "scalr.timeout", "must be greater than 0s");
+  expect_rejected(minimal_yaml("  retry:\n    initial_backoff: 0s\n"),
+                  "scalr.retry.initial_backoff", "greater than 0s");
+  expect_rejected("poll:\n  interval: 999ms\n" + minimal_yaml(), "poll.interval",
+                  "must be at least 1s, got 999ms");
+}
+
+TEST(ConfigDurations, MaxBackoffMustNotBeBelowInitial) {
+  expect_rejected(minimal_yaml("  retry:\n    initial_backoff: 5s\n    max_backoff: 2s\n"),
+                  "scalr.retry.max_backoff", "2s is less than scalr.retry.initial_backoff (5s)");
+  // Only the initial backoff was written, so that is the key to blame.
+  expect_rejected(minimal_yaml("  retry:\n    initial_backoff: 1m\n"),
+                  "scalr.retry.initial_backoff", "1m is more than scalr.retry.max_backoff (30s");
+  expect_rejected(minimal_yaml("  retry:\n    max_backoff: 500ms\n"), "scalr.retry.max_backoff",
+                  "less than scalr.retry.initial_backoff (1s)");
+}
+
+// --- web -----------------------------------------------------------------------------------
+
+TEST(ConfigWeb, ValidListenAddresses) {
+  for (const char* address : {"0.0.0.0:9871", ":9871", "[::1]:9871", "[::]:1", "localhost:65535",
+                              "exporter.local:80", "[fe80::1%eth0]:9100"}) {
+    const Config config = parse_config(
+        "web:\n  listen_address: \"" + std::string(address) + "\"\n" + minimal_yaml(), token_env());
+    EXPECT_EQ(config.web.listen_address, address);
+  }
+}
+
+TEST(ConfigWeb, InvalidListenAddresses) {
+  for (const char* address :
+       {"9871", "localhost", "host:0", "host:65536", "host:", "host:abc", "::1:9871", "[::1]",
+        "[::1]9871", "[::1:9871", "[]:9871", "[host]:80", "a b:1", "", "host:-1", "host:+80"}) {
+    expect_rejected("web:\n  listen_address: \"" + std::string(address) + "\"\n" + minimal_yaml(),
+                    "web.listen_address", "want HOST:PORT, [IPv6]:PORT or :PORT");
+  }
+  EXPECT_THAT(config_error("web:\n  listen_address: \"::1:9871\"\n" + minimal_yaml()),
+              HasSubstr("need brackets"));
+  EXPECT_THAT(config_error("web:\n  listen_address: \"h:70000\"\n" + minimal_yaml()),
+              HasSubstr("from 1 to 65535"));
+}
+
+TEST(ConfigWeb, ValidateListenAddressIsShared) {
+  EXPECT_NO_THROW(validate_listen_address(":9871"));
+  EXPECT_THROW(validate_listen_address("9871"), std::invalid_argument);
+}
+
+TEST(ConfigWeb, TelemetryPath) {
+  EXPECT_EQ(parse_config("web:\n  telemetry_path: /x/metrics\n" + minimal_yaml(), token_env())
+                .web.telemetry_path,
+            "/x/metrics");
+  for (const char* path :
+       {"metrics", "\"\"", "/", "/-/healthy", "/-/ready", "/-/", "/m?x=1", "/m#top", "\"/a b\""}) {
+    expect_rejected("web:\n  telemetry_path: " + std::string(path) + "\n" + minimal_yaml(),
+                    "web.telemetry_path", "");
+  }
+  EXPECT_THAT(config_error("web:\n  telemetry_path: metrics\n" + minimal_yaml()),
+              HasSubstr("must start with \"/\""));
+  EXPECT_THAT(config_error("web:\n  telemetry_path: /-/healthy\n" + minimal_yaml()),
+              HasSubstr("reserved"));
+}
+
+// --- source --------------------------------------------------------------------------------
+
+TEST(ConfigSource, OnlyScalrApiForNow) {
+  EXPECT_EQ(parse_config("source: scalr_api\n" + minimal_yaml(), token_env()).source, "scalr_api");
+  expect_rejected("source: postgres\n" + minimal_yaml(), "source", "not supported yet");
+  expect_rejected("source: mysql\n" + minimal_yaml(), "source",
+                  "unknown source \"mysql\" (want scalr_api)");
+}
+
+// --- scalr.url -----------------------------------------------------------------------------
+
+struct UrlCase {
+  const char* given;
+  const char* normalised;
+};
+
+class ConfigUrlNormalisation : public ::testing::TestWithParam<UrlCase> {};
+
+TEST_P(ConfigUrlNormalisation, Normalises) {
+  const std::string yaml =
+      "scalr:\n  url: \"" + std::string(GetParam().given) + "\"\n  accounts: [a]\n";
+  EXPECT_EQ(only_target(parse_config(yaml, token_env())).url, GetParam().normalised);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Urls, ConfigUrlNormalisation,
+    ::testing::Values(UrlCase{"https://example.scalr.io", "https://example.scalr.io"},
+                      UrlCase{"https://example.scalr.io/", "https://example.scalr.io"},
+                      UrlCase{"https://example.scalr.io//", "https://example.scalr.io"},
+                      UrlCase{"https://example.scalr.io/api/iacp/v3", "https://example.scalr.io"},
+                      UrlCase{"https://example.scalr.io/api/iacp/v3/", "https://example.scalr.io"},
+                      UrlCase{"HTTPS://Example.Scalr.IO", "https://example.scalr.io"},
+                      UrlCase{"http://localhost:8080", "http://localhost:8080"},
+                      UrlCase{"http://127.0.0.1:8080/", "http://127.0.0.1:8080"},
+                      UrlCase{"http://[::1]:8080/api/iacp/v3", "http://[::1]:8080"},
+                      UrlCase{"https://proxy.local/scalr/api/iacp/v3", "https://proxy.local/scalr"},
+                      UrlCase{"https://proxy.local/scalr/", "https://proxy.local/scalr"}));
+
+TEST(ConfigUrl, Rejected) {
+  const auto url_error = [](const std::string& url) {
+    return config_error("scalr:\n  url: \"" + url + "\"\n  accounts: [a]\n");
+  };
+  EXPECT_THAT(url_error("example.scalr.io"), StartsWith("scalr.url: want an http or https URL"));
+  EXPECT_THAT(url_error("ftp://example.scalr.io"), HasSubstr("unsupported scheme \"ftp\""));
+  EXPECT_THAT(url_error("https://"), StartsWith("scalr.url: missing host"));
+  EXPECT_THAT(url_error("https:///api/iacp/v3"), StartsWith("scalr.url: missing host"));
+  EXPECT_THAT(url_error("https://example.scalr.io?x=1"), HasSubstr("query or fragment"));
+  EXPECT_THAT(url_error("https://example.scalr.io/api?x=1"), HasSubstr("query or fragment"));
+  EXPECT_THAT(url_error("https://example.scalr.io/#top"), HasSubstr("query or fragment"));
+  EXPECT_THAT(url_error("https://example.scalr.io:0"), HasSubstr("from 1 to 65535"));
+  EXPECT_THAT(url_error("https://example.scalr.io:https"), StartsWith("scalr.url: "));
+  EXPECT_THAT(url_error("https://exa mple.scalr.io"), StartsWith("scalr.url: invalid host"));
+  EXPECT_THAT(url_error("https://example.scalr.io/a b"), StartsWith("scalr.url: "));
+  EXPECT_THAT(url_error(""), StartsWith("scalr.url: "));
+}
+
+TEST(ConfigUrl, CredentialsAreRejectedWithoutBeingEchoed) {
+  const std::string message =
+      config_error("scalr:\n  url: https://user:hunter2@example.scalr.io\n  accounts: [a]\n");
+  EXPECT_THAT(message, StartsWith("scalr.url: must not contain credentials"));
+  EXPECT_THAT(message, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(config_error("scalr:\n  url: https://x.io/?token=hunter2\n  accounts: [a]\n"),
+              Not(HasSubstr("hunter2")));
+}
+
+// --- scalr.accounts ------------------------------------------------------------------------
+
+TEST(ConfigAccounts, Rejected) {
+  const auto with_accounts = [](const std::string& accounts) {
+    return "scalr:\n  url: https://example.scalr.io\n  accounts: " + accounts + "\n";
+  };
+  expect_rejected(with_accounts("[]"), "scalr.accounts", "got an empty list");
+  expect_rejected(with_accounts("acc-1"), "scalr.accounts",
+                  "want a list of account IDs, got a single value");
+  expect_rejected(with_accounts("{a: 1}"), "scalr.accounts", "got a mapping");
+  expect_rejected(with_accounts(""), "scalr.accounts", "got no value");
+  expect_rejected(with_accounts("[acc-1, \"\"]"), "scalr.accounts[1]", "must not be empty");
+  expect_rejected(with_accounts("[acc-1, acc-2, acc-1]"), "scalr.accounts[2]",
+                  "duplicate \"acc-1\"");
+  expect_rejected(with_accounts("[\"acc 1\"]"), "scalr.accounts[0]", "whitespace");
+  expect_rejected(with_accounts("[[a]]"), "scalr.accounts[0]", "got a list");
+  expect_rejected(with_accounts("[~]"), "scalr.accounts[0]", "got no value");
+}
+
+// --- other scalr keys ----------------------------------------------------------------------
+
+TEST(ConfigScalr, PreferProfile) {
+  EXPECT_EQ(only_target(parse_config(minimal_yaml("  prefer_profile: beta-2\n"), token_env()))
+                .prefer_profile,
+            "beta-2");
+  expect_rejected(minimal_yaml("  prefer_profile: \"a b\"\n"), "scalr.prefer_profile",
+                  "want a profile name");
+  expect_rejected(minimal_yaml("  prefer_profile: \"a;b=c\"\n"), "scalr.prefer_profile",
+                  "want a profile name");
+}
+
+TEST(ConfigScalr, CaFile) {
+  const TempDir dir;
+  const auto ca = dir.write("ca.pem", "pem");
+  EXPECT_EQ(only_target(parse_config(minimal_yaml("  ca_file: " + ca.string() + "\n"), token_env()))
+                .ca_file,
+            ca.string());
+  EXPECT_EQ(only_target(parse_config(minimal_yaml("  ca_file: \"\"\n"), token_env())).ca_file, "");
+  const auto missing = dir.path() / "missing.pem";
+  EXPECT_EQ(config_error(minimal_yaml("  ca_file: " + missing.string() + "\n")),
+            "scalr.ca_file: cannot read " + missing.string() + ": No such file or directory");
+  expect_rejected(minimal_yaml("  ca_file: " + dir.path().string() + "\n"), "scalr.ca_file",
+                  "Is a directory");
+  const auto empty = dir.write("empty.pem", "");
+  expect_rejected(minimal_yaml("  ca_file: " + empty.string() + "\n"), "scalr.ca_file", "is empty");
+}
+
+// --- loading -------------------------------------------------------------------------------
+
+TEST(ConfigLoad, ReadsTheFile) {
+  const TempDir dir;
+  const auto file = dir.write("config.yml", minimal_yaml());
+  EXPECT_EQ(only_target(load_config(file.string(), token_env())).url, "https://example.scalr.io");
+}
+
+TEST(ConfigLoad, UnreadableFile) {
+  const TempDir dir;
+  const auto missing = dir.path() / "missing.yml";
+  try {
+    load_config(missing.string(), token_env());
+    FAIL() << "accepted a missing file";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()),
+              "config.file: cannot read " + missing.string() + ": No such file or directory");
+  }
+  EXPECT_THROW(load_config(dir.path().string(), token_env()), ConfigError);
+}
+
+TEST(ConfigLoad, EmptyFile) {
+  const TempDir dir;
+  const auto file = dir.write("config.yml", "");
+  EXPECT_THROW(load_config(file.string(), token_env()), ConfigError);
+}
+
+TEST(ConfigEnvironment, ProcessEnvironmentIsTheRealOne) {
+  ASSERT_EQ(setenv("SUE_CONFIG_TEST_VARIABLE", "a=b", 1), 0);
+  const Environment env = process_environment();
+  unsetenv("SUE_CONFIG_TEST_VARIABLE");
+  ASSERT_EQ(env.count("SUE_CONFIG_TEST_VARIABLE"), 1u);
+  EXPECT_EQ(env.at("SUE_CONFIG_TEST_VARIABLE"), "a=b");
+}
+
+// --- the shipped example -------------------------------------------------------------------
+
+std::filesystem::path example_config_path() {
+  if (const char* source_dir = std::getenv("SUE_SOURCE_DIR")) {
+    return std::filesystem::path(source_dir) / "etc/scalr-usage-exporter.yml";
+  }
+  return std::filesystem::path(__FILE__).parent_path() / "../../etc/scalr-usage-exporter.yml";
+}
+
+std::string read_example() {
+  std::ifstream file(example_config_path());
+  EXPECT_TRUE(file) << "cannot open " << example_config_path();
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
+    text.replace(at, from.size(), to);
+    at += to.size();
+  }
+  return text;
+}
+
+// Every optional setting in the example must equal the built-in default it documents.
+void expect_documented_defaults(const Config& config) {
+  const Config defaults;
+  const ScalrTarget target_defaults;
+  EXPECT_EQ(config.web.listen_address, defaults.web.listen_address);
+  EXPECT_EQ(config.web.telemetry_path, defaults.web.telemetry_path);
+  EXPECT_EQ(config.source, defaults.source);
+  EXPECT_EQ(config.poll.interval, defaults.poll.interval);
+  const ScalrTarget& target = only_target(config);
+  EXPECT_EQ(target.url, "https://example.scalr.io");
+  EXPECT_EQ(target.accounts.size(), 1u);
+  EXPECT_EQ(target.prefer_profile, target_defaults.prefer_profile);
+  EXPECT_EQ(target.page_size, target_defaults.page_size);
+  EXPECT_EQ(target.timeout, target_defaults.timeout);
+  EXPECT_EQ(target.max_response_bytes, target_defaults.max_response_bytes);
+  EXPECT_EQ(target.max_pages, target_defaults.max_pages);
+  EXPECT_EQ(target.retry.max_attempts, target_defaults.retry.max_attempts);
+  EXPECT_EQ(target.retry.initial_backoff, target_defaults.retry.initial_backoff);
+  EXPECT_EQ(target.retry.max_backoff, target_defaults.retry.max_backoff);
+}
+
+TEST(ConfigExample, ShippedExampleParses) {
+  const TempDir dir;
+  const auto token = dir.write("token", std::string(kToken) + "\n");
+  const std::string example = read_example();
+  ASSERT_THAT(example, HasSubstr("token_file: /etc/scalr-usage-exporter/token\n"));
+  const Config config =
+      parse_config(replace_all(example, "/etc/scalr-usage-exporter/token", token.string()), {});
+  expect_documented_defaults(config);
+  EXPECT_EQ(only_target(config).token.reveal(), kToken);
+  EXPECT_EQ(only_target(config).ca_file, "");
+}
+
+TEST(ConfigExample, ShippedExampleWithTokenFromEnvironment) {
+  const std::string example = read_example();
+  const Config config = parse_config(
+      replace_all(example, "  token_file: /etc/scalr-usage-exporter/token\n", ""), token_env());
+  EXPECT_EQ(only_target(config).token_origin, "env SCALR_TOKEN");
+  expect_documented_defaults(config);
+}
+
+// Uncommenting every commented-out key (`# key: value`) must still parse and change nothing but
+// ca_file: this proves each documented key exists and its documented default is the real one.
+TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
+  const TempDir dir;
+  const auto ca = dir.write("ca.pem", "pem");
+  std::string example = replace_all(read_example(), "/etc/scalr-usage-exporter/token",
+                                    dir.write("token", kToken).string());
+  example = replace_all(example, "/etc/ssl/certs/corporate-ca.pem", ca.string());
+  const std::regex commented_key(R"(^( *)# ( *)([a-z_]+:( .*)?)$)");
+  std::istringstream lines(example);
+  std::string uncommented;
+  int keys_uncommented = 0;
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch match;
+    if (std::regex_match(line, match, commented_key)) {
+      line = match[1].str() + match[2].str() + match[3].str();
+      ++keys_uncommented;
+    }
+    uncommented += line + "\n";
+  }
+  EXPECT_EQ(keys_uncommented, 14) << uncommented;
+  const Config config = parse_config(uncommented, {});
+  expect_documented_defaults(config);
+  EXPECT_EQ(only_target(config).ca_file, ca.string());
+}
+
+}  // namespace
+}  // namespace scalr_usage
