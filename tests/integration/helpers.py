@@ -1,0 +1,585 @@
+"""Helpers for the integration tests: the stub server and exporter processes, independent expected
+sums, an independent Prometheus text-format parser, and small HTTP/polling utilities.
+
+Standard library only (plus pytest in conftest.py). Nothing here shares code with the stub's
+aggregation or with the exporter: expectations are computed from sample_data.raw_rows directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable, NamedTuple, Optional
+
+REPO_ROOT = Path(os.environ.get("SUE_SOURCE_DIR") or Path(__file__).resolve().parents[2])
+STUB_DIR = REPO_ROOT / "tests" / "scalr_stub"
+STUB_SCRIPT = STUB_DIR / "scalr_stub.py"
+API_PATH = "/api/iacp/v3/usage-statistics"
+if str(STUB_DIR) not in sys.path:
+    sys.path.insert(0, str(STUB_DIR))
+import sample_data  # noqa: E402  (tests/scalr_stub/sample_data.py)
+
+
+# ---- small utilities --------------------------------------------------------------------------
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that was free a moment ago (bind to port 0, read it, close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class StopWaiting(AssertionError):
+    """Raised by a wait_until predicate to fail at once (e.g. the process under test exited)."""
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05,
+               message: str = "condition") -> object:
+    """Calls predicate until it returns something truthy and returns that value. Exceptions raised by
+    predicate count as "not yet", except StopWaiting, which propagates at once. On timeout raises
+    AssertionError naming `message` and the last value or exception."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+            last = value
+        except StopWaiting:
+            raise
+        except Exception as e:  # noqa: BLE001 - "not yet"
+            last = e
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}; last: {last!r}")
+        time.sleep(interval)
+
+
+class HttpResult(NamedTuple):
+    status: int
+    headers: dict  # lower-case names
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def http_request(url: str, method: str = "GET", headers: Optional[dict] = None, body=None,
+                 timeout: float = 10.0) -> HttpResult:
+    """One HTTP request with urllib; HTTP error statuses are returned, not raised."""
+    data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return HttpResult(r.status, {k.lower(): v for k, v in r.headers.items()}, r.read())
+    except urllib.error.HTTPError as e:
+        return HttpResult(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read())
+
+
+# ---- the stub server --------------------------------------------------------------------------
+
+class StubServer:
+    """A running tests/scalr_stub/scalr_stub.py process.
+
+    .url        "http://127.0.0.1:PORT" (what scalr.url in the exporter config gets)
+    .api_url    .url + "/api/iacp/v3/usage-statistics"
+    .token      the accepted bearer token; .token_file holds it (no trailing newline)
+    .profile    the sample_data profile it serves
+    .log_path   its stderr (one line per request)
+    """
+
+    def __init__(self, workdir: Path, token: str = "stub-token-0123456789", profile: str = "small",
+                 extra_args=(), faults=()):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.token, self.profile = token, profile
+        self.token_file = self.workdir / "stub.token"
+        self.token_file.write_text(token)
+        self.port_file = self.workdir / "stub.port"
+        self.log_path = self.workdir / "stub.log"
+        args = [sys.executable, str(STUB_SCRIPT), "--listen", "127.0.0.1:0",
+                "--token-file", str(self.token_file), "--profile", profile,
+                "--port-file", str(self.port_file), *extra_args]
+        for f in faults:
+            args += ["--fault", json.dumps(f)]
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self._log,
+                                     stdin=subprocess.DEVNULL)
+        try:
+            port = wait_until(self._read_port, timeout=10, interval=0.01, message="stub port file")
+        except AssertionError:
+            self.stop()
+            raise AssertionError(f"stub did not start: {self.log_text()}") from None
+        self.port = int(port)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api_url = self.url + API_PATH
+
+    def _read_port(self):
+        if self.proc.poll() is not None:
+            raise StopWaiting(f"stub exited with {self.proc.returncode}: {self.log_text()}")
+        return self.port_file.exists() and self.port_file.read_text().strip()
+
+    def _control(self, method, path, body=None):
+        r = http_request(self.url + "/__control/" + path, method, body=body,
+                         headers={"Content-Type": "application/json"} if body is not None else {})
+        if r.status != 200:
+            raise AssertionError(f"stub control {path}: {r.status} {r.body!r}")
+        return r.json() if r.headers.get("content-type", "").startswith("application/json") \
+            else r.body
+
+    def set_fault(self, mode: Optional[str] = None, **params) -> dict:
+        """Adds one fault, e.g. set_fault("status", status=503, count=2, retry_after="1") or
+        set_fault("slow", seconds=3, account="acc-..."), or set_fault(fault_dict). Faults stack; the
+        first matching one applies. Returns the active faults."""
+        fault = dict(mode) if isinstance(mode, dict) else dict(params, mode=mode)
+        return self._control("POST", "faults", fault)["faults"]
+
+    def set_faults(self, faults: list) -> dict:
+        return self._control("POST", "faults", list(faults))["faults"]
+
+    def faults(self) -> list:
+        return self._control("GET", "faults")["faults"]
+
+    def reset(self, stats: bool = False) -> None:
+        """Clears all faults and restores the startup token/settings (stats too if stats=True)."""
+        self._control("POST", "reset", {"stats": stats})
+
+    def set_token(self, token: Optional[str] = None, limited_token: Optional[str] = None) -> None:
+        body = {k: v for k, v in (("token", token), ("limited_token", limited_token)) if v}
+        self._control("POST", "token", body)
+
+    def settings(self, **kw) -> None:
+        """ascii_json=True (escape non-ASCII as \\uXXXX), idle_timeout=SECONDS."""
+        self._control("POST", "settings", kw)
+
+    def stats(self) -> dict:
+        """{"total", "in_flight", "by_path", "by_status", "by_fault", "requests": [...]}; each
+        request: seq, method, path, query, params (decoded, last value wins), headers (Authorization
+        "<redacted>"), auth {present, scheme, valid}, status (None while in flight, 0 for drop),
+        fault, bytes, duration_ms."""
+        return self._control("GET", "stats")
+
+    def clear_stats(self) -> None:
+        self._control("POST", "stats/clear", {})
+
+    def api_requests(self) -> list:
+        """The recorded requests to the usage-statistics path, oldest first."""
+        return [r for r in self.stats()["requests"] if r["path"] == API_PATH]
+
+    def get(self, params: dict, token: Optional[str] = "", headers: Optional[dict] = None,
+            timeout: float = 10.0) -> HttpResult:
+        """GET the API with params (urlencoded); token "" = the stub's token, None = no header."""
+        import urllib.parse
+        h = {"Prefer": "profile=preview"}
+        if token is not None:
+            h["Authorization"] = f"Bearer {token or self.token}"
+        h.update(headers or {})
+        return http_request(self.api_url + "?" + urllib.parse.urlencode(params), headers=h,
+                            timeout=timeout)
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 5.0) -> Optional[int]:
+        """SIGTERM, then SIGKILL after timeout; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+# ---- expected sums, independent of the stub and the exporter -----------------------------------
+
+class Usage(NamedTuple):
+    runs: int = 0
+    seconds: int = 0
+
+    def __add__(self, other):  # type: ignore[override]
+        return Usage(self.runs + other.runs, self.seconds + other.seconds)
+
+
+class Expected(NamedTuple):
+    accounts: dict           # account_id -> Usage (every requested account, zero if no runs)
+    environments: dict       # (account_id, environment_id) -> Usage (only with runs)
+    workspaces: dict         # (account_id, workspace_id) -> Usage (only with runs)
+    daily: dict              # (account_id, date) -> Usage (only days with runs)
+    environment_names: dict  # (account_id, environment_id) -> name
+    workspace_names: dict    # (account_id, workspace_id) -> name or None
+    workspace_environments: dict  # (account_id, workspace_id) -> environment_id
+
+
+def _as_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time(0):
+            raise ValueError(f"period bounds must be midnight UTC, got {value}")
+        return value.date()
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value
+
+
+def expected_usage(start, end_exclusive, profile: str = "small", accounts=None) -> Expected:
+    """Sums of the raw daily rows for the period [start, end_exclusive) (dates, midnight datetimes or
+    "YYYY-MM-DD"), at the account, account+environment, account+workspace and account+day levels.
+    accounts: the account ids to include (default: all accounts of the profile)."""
+    first, end = _as_date(start), _as_date(end_exclusive)
+    ids = list(accounts) if accounts is not None else list(sample_data.accounts(profile))
+    exp = Expected({a: Usage() for a in ids}, defaultdict(Usage), defaultdict(Usage),
+                   defaultdict(Usage), {}, {}, {})
+    if end > first:
+        for r in sample_data.raw_rows(first, end - dt.timedelta(days=1), profile, ids):
+            u = Usage(r.runs_count, r.runs_seconds)
+            exp.accounts[r.account_id] += u
+            exp.environments[(r.account_id, r.environment_id)] += u
+            exp.workspaces[(r.account_id, r.workspace_id)] += u
+            exp.daily[(r.account_id, r.date)] += u
+            exp.environment_names[(r.account_id, r.environment_id)] = r.environment_name
+            exp.workspace_names[(r.account_id, r.workspace_id)] = r.workspace_name
+            exp.workspace_environments[(r.account_id, r.workspace_id)] = r.environment_id
+    return exp._replace(environments=dict(exp.environments), workspaces=dict(exp.workspaces),
+                        daily=dict(exp.daily))
+
+
+def month_bounds(year: int, month: int):
+    """(first day, first day of the next month): the half-open period of a calendar month."""
+    start = dt.date(year, month, 1)
+    return start, (start + dt.timedelta(days=32)).replace(day=1)
+
+
+# ---- an independent Prometheus text-format (0.0.4) parser --------------------------------------
+
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_COMMENT = re.compile(r"#[ \t]+(HELP|TYPE)[ \t]+(\S+)(?:[ \t](.*))?")
+_TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
+_SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count",
+                                                              "_created"),
+             "summary": ("_sum", "_count", "_created")}
+
+
+class ExpositionError(ValueError):
+    pass
+
+
+class Exposition(NamedTuple):
+    samples: dict  # (name, frozenset(labels.items())) -> float
+    help: dict     # metric family name -> help text (unescaped)
+    types: dict    # metric family name -> type
+
+
+def _unescape(text: str, allowed: str, line_no: int) -> str:
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            nxt = text[i + 1:i + 2]
+            if nxt not in allowed or not nxt:
+                raise ExpositionError(f"line {line_no}: invalid escape \\{nxt}")
+            out.append("\n" if nxt == "n" else nxt)
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _parse_value(text: str, line_no: int) -> float:
+    special = {"NaN": math.nan, "+Inf": math.inf, "-Inf": -math.inf, "Inf": math.inf}
+    if text in special:
+        return special[text]
+    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
+        raise ExpositionError(f"line {line_no}: invalid value {text!r}")
+    return float(text)
+
+
+def _parse_labels(line: str, i: int, line_no: int):
+    """Parses `{a="x",b="y"}` starting at line[i] == "{"; returns (labels, index after "}")."""
+    labels = {}
+    i += 1
+    while True:
+        while i < len(line) and line[i] in " \t":
+            i += 1
+        if i < len(line) and line[i] == "}":
+            return labels, i + 1
+        m = _LABEL_NAME.match(line, i)
+        if not m:
+            raise ExpositionError(f"line {line_no}: bad label name at column {i + 1}")
+        name, i = m.group(), m.end()
+        while i < len(line) and line[i] in " \t":
+            i += 1
+        if line[i:i + 2] != '="':
+            raise ExpositionError(f"line {line_no}: expected =\" after label {name}")
+        i += 2
+        start = i
+        while i < len(line) and line[i] != '"':
+            i += 2 if line[i] == "\\" else 1
+        if i >= len(line):
+            raise ExpositionError(f"line {line_no}: unterminated value of label {name}")
+        if name in labels:
+            raise ExpositionError(f"line {line_no}: duplicate label {name}")
+        labels[name] = _unescape(line[start:i], '\\"n', line_no)
+        i += 1
+        while i < len(line) and line[i] in " \t":
+            i += 1
+        if i < len(line) and line[i] == ",":
+            i += 1
+        elif i >= len(line) or line[i] != "}":
+            raise ExpositionError(f"line {line_no}: expected , or }} after label {name}")
+
+
+def parse_exposition(text, strict: bool = True) -> Exposition:
+    """Parses the Prometheus text exposition format. Accepts str or (UTF-8) bytes.
+
+    Raises ExpositionError on: invalid UTF-8, malformed lines, bad escapes (only \\\\ \\" \\n in label
+    values, \\\\ \\n in HELP), duplicate series, duplicate HELP/TYPE, TYPE after its samples, and in
+    strict mode also a missing final newline and a family whose samples are not contiguous."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ExpositionError(f"not UTF-8: {e}") from None
+    if strict and text and not text.endswith("\n"):
+        raise ExpositionError("the last line must end with a line feed")
+    samples, helps, types = {}, {}, {}
+    seen_families, current_family = set(), None
+
+    def family_of(name):
+        for fam, typ in types.items():
+            if name == fam or any(name == fam + s for s in _SUFFIXES.get(typ, ())):
+                return fam
+        return name
+
+    for line_no, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        if line.startswith("#"):
+            m = _COMMENT.fullmatch(line)
+            if m:
+                kind, name, rest = m.group(1), m.group(2), m.group(3) or ""
+                if not _METRIC_NAME.fullmatch(name):
+                    raise ExpositionError(f"line {line_no}: bad metric name {name!r}")
+                if kind == "HELP":
+                    if name in helps:
+                        raise ExpositionError(f"line {line_no}: second HELP for {name}")
+                    helps[name] = _unescape(rest, "\\n", line_no)
+                else:
+                    if name in types:
+                        raise ExpositionError(f"line {line_no}: second TYPE for {name}")
+                    if rest.strip() not in _TYPES:
+                        raise ExpositionError(f"line {line_no}: bad type {rest!r}")
+                    if name in seen_families:
+                        raise ExpositionError(f"line {line_no}: TYPE for {name} after its samples")
+                    types[name] = rest.strip()
+            continue
+        m = _METRIC_NAME.match(line)
+        if not m:
+            raise ExpositionError(f"line {line_no}: bad metric name in {line!r}")
+        name, i = m.group(), m.end()
+        labels = {}
+        if i < len(line) and line[i] == "{":
+            labels, i = _parse_labels(line, i, line_no)
+        rest = line[i:].split()
+        if not line[i:i + 1] in (" ", "\t") or len(rest) not in (1, 2):
+            raise ExpositionError(f"line {line_no}: expected ' value [timestamp]' in {line!r}")
+        value = _parse_value(rest[0], line_no)
+        if len(rest) == 2 and not re.fullmatch(r"-?\d+", rest[1]):
+            raise ExpositionError(f"line {line_no}: bad timestamp {rest[1]!r}")
+        key = (name, frozenset(labels.items()))
+        if key in samples:
+            raise ExpositionError(f"line {line_no}: duplicate series {name}{labels}")
+        fam = family_of(name)
+        if strict and fam != current_family and fam in seen_families:
+            raise ExpositionError(f"line {line_no}: samples of {fam} are not contiguous")
+        current_family = fam
+        seen_families.add(fam)
+        samples[key] = value
+    return Exposition(samples, helps, types)
+
+
+def parse_metrics(text, strict: bool = True) -> dict:
+    """{(name, frozenset(labels.items())): value} of a Prometheus text exposition."""
+    return parse_exposition(text, strict).samples
+
+
+def sample_value(samples: dict, name: str, **labels) -> Optional[float]:
+    """The value of the series with exactly these labels, or None."""
+    return samples.get((name, frozenset(labels.items())))
+
+
+def series(samples: dict, name: str, **match) -> dict:
+    """{frozenset(labels): value} of the series of `name` whose labels include `match`."""
+    return {labels: v for (n, labels), v in samples.items()
+            if n == name and all((k, v2) in labels for k, v2 in match.items())}
+
+
+# ---- the exporter daemon ----------------------------------------------------------------------
+
+def _yaml_scalar(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    return json.dumps(str(v), ensure_ascii=False)  # a JSON string is a valid YAML scalar
+
+
+def to_yaml(obj, indent: int = 0) -> str:
+    """A tiny YAML emitter for nested dicts/lists of scalars (no PyYAML needed)."""
+    pad = "  " * indent
+    out = []
+    for k, v in obj.items():
+        if isinstance(v, dict):
+            out.append(f"{pad}{k}:\n{to_yaml(v, indent + 1)}")
+        elif isinstance(v, (list, tuple)):
+            out.append(f"{pad}{k}:" + ("".join(f"\n{pad}  - {_yaml_scalar(x)}" for x in v)
+                                       if v else " []") + "\n")
+        elif v is None:
+            out.append(f"{pad}{k}: null\n")
+        else:
+            out.append(f"{pad}{k}: {_yaml_scalar(v)}\n")
+    return "".join(out)
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """A copy of base with override merged in; an override value None deletes the key."""
+    out = dict(base)
+    for k, v in override.items():
+        if v is None:
+            out.pop(k, None)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _clean_env() -> dict:
+    """The test process's environment without SCALR_TOKEN (the config's token_file must win)."""
+    return {k: v for k, v in os.environ.items() if k != "SCALR_TOKEN"}
+
+
+def default_binary() -> Path:
+    return Path(os.environ.get("SUE_BINARY") or REPO_ROOT / "build" / "scalr-usage-exporter")
+
+
+class Exporter:
+    """A running scalr-usage-exporter daemon.
+
+    .url          "http://127.0.0.1:PORT"; .metrics_url = .url + telemetry_path
+    .config       the config dict written to .config_path (YAML)
+    .log_path     its stderr; .stdout_path its stdout
+    .proc         the subprocess.Popen
+    """
+
+    def __init__(self, workdir: Path, config: dict, binary: Path, args=(), env=None):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config = config
+        self.config_path = self.workdir / "config.yaml"
+        self.config_path.write_text(to_yaml(config), encoding="utf-8")
+        self.url = "http://" + config["web"]["listen_address"]
+        self.metrics_url = self.url + config["web"].get("telemetry_path", "/metrics")
+        self.log_path = self.workdir / "exporter.stderr.log"
+        self.stdout_path = self.workdir / "exporter.stdout.log"
+        self.binary = Path(binary)
+        self.argv = [str(self.binary), f"--config.file={self.config_path}", "--log.level=debug",
+                     *args]
+        self._err, self._out = open(self.log_path, "wb"), open(self.stdout_path, "wb")
+        self.proc = subprocess.Popen(self.argv, stdout=self._out, stderr=self._err,
+                                     stdin=subprocess.DEVNULL, cwd=self.workdir,
+                                     env=env if env is not None else _clean_env())
+        self.returncode: Optional[int] = None
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def scrape(self, path: Optional[str] = None, timeout: float = 10.0) -> HttpResult:
+        r = http_request(self.url + path if path else self.metrics_url, timeout=timeout)
+        return r
+
+    def metrics(self, strict: bool = True) -> dict:
+        """Scrapes the telemetry path (must be 200) and parses it with parse_metrics."""
+        r = self.scrape()
+        if r.status != 200:
+            raise AssertionError(f"scrape {self.metrics_url}: {r.status} {r.body[:500]!r}")
+        return parse_metrics(r.body, strict)
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        """Waits until the telemetry path answers 200 (fails early if the process exits)."""
+        def ready():
+            if not self.alive():
+                raise StopWaiting(f"exporter exited with {self.proc.returncode}")
+            return self.scrape(timeout=2).status == 200
+        try:
+            wait_until(ready, timeout, 0.05, "exporter to serve " + self.metrics_url)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n--- exporter log ---\n{self.log_text()[-4000:]}") from None
+
+    def wait_for_log(self, pattern: str, timeout: float = 10.0) -> re.Match:
+        """Waits until a line of its stderr matches the regex; returns the match."""
+        rx = re.compile(pattern)
+        return wait_until(lambda: rx.search(self.log_text()), timeout, 0.05,
+                          f"log line matching {pattern!r}")
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def signal(self, sig) -> None:
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGTERM, wait up to timeout, then SIGKILL. Returns the exit code (negative = signal).
+        Safe to call twice."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.returncode = self.proc.returncode
+        for f in (self._err, self._out):
+            f.close()
+        return self.returncode
+
+
+def exporter_config(stub: StubServer, listen_port: int, token_file: Path, accounts=None,
+                    overrides: Optional[dict] = None) -> dict:
+    """The default test config for an exporter pointed at stub (see conftest.exporter_factory)."""
+    cfg = {
+        "web": {"listen_address": f"127.0.0.1:{listen_port}", "telemetry_path": "/metrics"},
+        "scalr": {
+            "url": stub.url,
+            "token_file": str(token_file),
+            "accounts": list(accounts if accounts is not None
+                             else sample_data.accounts(stub.profile)),
+            "prefer_profile": "preview",
+            "page_size": 100,
+            "timeout": "5s",
+            "retry": {"max_attempts": 3, "initial_backoff": "100ms", "max_backoff": "1s"},
+        },
+        "poll": {"interval": "1s"},
+    }
+    return deep_merge(cfg, overrides or {})

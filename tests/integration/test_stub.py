@@ -1,0 +1,644 @@
+"""Tests of the stand-in Scalr server itself (tests/scalr_stub) against the API page, and of the
+test helpers. They need no exporter binary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import math
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+
+import pytest
+
+import helpers
+from helpers import API_PATH, Usage, expected_usage, sample_data
+
+MAIN, DEMO, TINY, EMPTY = (sample_data.ACCOUNT_MAIN, sample_data.ACCOUNT_DEMO,
+                           sample_data.ACCOUNT_TINY, sample_data.ACCOUNT_EMPTY)
+OCT = "between:2026-10-01T00:00:00Z,2026-10-31T23:59:59Z"
+
+
+def q(account=MAIN, date=OCT, **extra):
+    params = {"filter[account]": account, "filter[date]": date}
+    for k, v in extra.items():
+        params[{"size": "page[size]", "number": "page[number]"}.get(k, k)] = v
+    return params
+
+
+def fetch_all(stub, params, size=100):
+    """All items of a query, following next-page; checks pagination meta on the way."""
+    items, number, seen = [], 1, set()
+    while True:
+        r = stub.get(dict(params, **{"page[size]": size, "page[number]": number}))
+        assert r.status == 200, r.body
+        doc = r.json()
+        p = doc["meta"]["pagination"]
+        assert p["current-page"] == number and number not in seen
+        seen.add(number)
+        items += doc["data"]
+        if p["next-page"] is None:
+            assert number == p["total-pages"] or p["total-count"] == 0
+            assert len(items) == p["total-count"]
+            return items
+        assert p["next-page"] == number + 1
+        number = p["next-page"]
+
+
+def by_breakdown(items):
+    return {i["attributes"]["breakdown-id"]: (Usage(i["attributes"]["runs-count"],
+                                                    i["attributes"]["runs-seconds"]),
+                                              i["attributes"]["breakdown-name"]) for i in items}
+
+
+def raw_http(port, request: bytes, timeout=5.0, close_wait=2.0):
+    """Sends raw bytes, returns (status line, headers dict, body, connection_closed_after)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(request)
+        f = s.makefile("rb")
+        status = f.readline().decode().strip()
+        headers = {}
+        while (line := f.readline()) not in (b"\r\n", b""):
+            k, _, v = line.decode().partition(":")
+            headers[k.strip().lower()] = v.strip()
+        n = int(headers.get("content-length", 0))
+        body = f.read(n)
+        s.settimeout(close_wait)
+        try:
+            closed = s.recv(1) == b""
+        except TimeoutError:
+            closed = False
+        return status, headers, body, closed
+
+
+# ---- auth, validation, headers ------------------------------------------------------------------
+
+def test_missing_or_wrong_token_is_401_jsonapi(stub):
+    for token in (None, "wrong-token"):
+        r = stub.get(q(), token=token)
+        assert r.status == 401
+        assert r.headers["content-type"] == "application/vnd.api+json"
+        assert r.json()["errors"][0]["status"] == "401"
+    r = stub.get(q(), headers={"Authorization": f"Token {stub.token}"})
+    assert r.status == 401
+
+
+def test_unknown_account_is_404(stub):
+    r = stub.get(q(account="acc-doesnotexist00"))
+    assert r.status == 404
+    assert r.json()["errors"][0]["status"] == "404"
+
+
+def test_limited_token_lacking_billing_is_404(stub_factory):
+    stub = stub_factory(extra_args=["--limited-token", "limited-token-1"])
+    assert stub.get(q(), token="limited-token-1").status == 404
+    assert stub.get(q()).status == 200
+    stub.set_token(limited_token="limited-token-2")
+    assert stub.get(q(), token="limited-token-2").status == 404
+
+
+@pytest.mark.parametrize("params", [
+    {"filter[account]": MAIN},
+    {"filter[date]": OCT},
+    q(date="between:2026-10-01,2026-10-31"),
+    q(date="between:2026-10-01T00:00:00+00:00,2026-10-31T23:59:59+00:00"),
+    q(date="between:2026-10-01T00:00:00.000Z,2026-10-31T23:59:59Z"),
+    q(date="2026-10-01T00:00:00Z,2026-10-31T23:59:59Z"),
+    q(date="between:2026-10-01T00:00:00Z"),
+    q(date="between:2026-13-01T00:00:00Z,2026-10-31T23:59:59Z"),
+    q(date="between:2026-02-30T00:00:00Z,2026-10-31T23:59:59Z"),
+    q(breakdown_by="account"),
+    q(number="0"), q(size="-1"), q(number="x"),
+])
+def test_bad_requests_are_400(stub, params):
+    r = stub.get(params)
+    assert r.status == 400, r.body
+    assert r.json()["errors"][0]["status"] == "400"
+
+
+def test_repeated_parameter_is_400(stub):
+    url = stub.api_url + "?" + urllib.parse.urlencode(q()) + "&filter%5Baccount%5D=" + DEMO
+    r = helpers.http_request(url, headers={"Authorization": f"Bearer {stub.token}"})
+    assert r.status == 400
+
+
+def test_preference_applied_only_when_asked(stub):
+    r = stub.get(q())
+    assert r.headers.get("preference-applied") == "profile=preview"
+    r = stub.get(q(), headers={"Prefer": ""})
+    assert "preference-applied" not in r.headers
+    assert r.headers["content-type"] == "application/vnd.api+json"
+
+
+def test_wrong_path_and_method(stub):
+    assert helpers.http_request(stub.url + "/api/iacp/v3/nothing").status == 404
+    r = helpers.http_request(stub.api_url, method="POST", body={},
+                             headers={"Authorization": f"Bearer {stub.token}"})
+    assert r.status == 405
+
+
+# ---- data semantics -------------------------------------------------------------------------------
+
+def test_item_shape_and_stable_ids(stub):
+    doc = stub.get(q(breakdown_by="workspace")).json()
+    assert doc["included"] is None
+    assert set(doc) == {"data", "included", "links", "meta"}
+    item = doc["data"][0]
+    assert set(item) == {"type", "id", "attributes", "relationships", "links"}
+    assert item["type"] == "usage-statistics" and item["links"] is None
+    assert set(item["attributes"]) == {"breakdown-id", "breakdown-name", "date", "runs-count",
+                                       "runs-seconds"}
+    assert item["relationships"] == {"account": {"data": {"id": MAIN, "type": "accounts"}}}
+    assert len(item["id"]) == 64 and int(item["id"], 16) >= 0
+    ids = [i["id"] for i in fetch_all(stub, q(breakdown_by="workspace"))]
+    assert len(set(ids)) == len(ids)
+    assert ids == [i["id"] for i in fetch_all(stub, q(breakdown_by="workspace"))]
+
+
+def test_between_is_inclusive_at_both_ends(stub):
+    def dates(date):
+        return [i["attributes"]["date"] for i in fetch_all(stub, q(date=date))]
+
+    exp = expected_usage("2026-10-01", "2026-11-02", accounts=[MAIN])
+    assert (MAIN, dt.date(2026, 10, 1)) in exp.daily and (MAIN, dt.date(2026, 11, 1)) in exp.daily
+    october = dates(OCT)
+    assert october[0] == "2026-10-01" and october[-1] == "2026-10-31"
+    assert "2026-11-01" not in october
+    # The off-by-one a client must avoid: an end of Nov 1 00:00:00 includes Nov 1.
+    assert dates("between:2026-10-01T00:00:00Z,2026-11-01T00:00:00Z")[-1] == "2026-11-01"
+    assert dates("between:2026-10-01T00:00:01Z,2026-10-31T23:59:59Z")[0] == "2026-10-02"
+    assert dates("between:2026-10-31T23:59:59Z,2026-11-01T00:00:00Z") == ["2026-11-01"]
+    assert dates("between:2026-10-05T00:00:00Z,2026-10-05T00:00:00Z") == ["2026-10-05"]
+    assert dates("between:2026-10-05T00:00:01Z,2026-10-05T23:59:59Z") == []
+    assert dates("between:2026-10-31T00:00:00Z,2026-10-01T00:00:00Z") == []
+
+
+def test_daily_without_breakdown_matches_raw_rows(stub):
+    exp = expected_usage("2026-10-01", "2026-11-01", accounts=[MAIN])
+    items = fetch_all(stub, q())
+    got = {dt.date.fromisoformat(i["attributes"]["date"]):
+           Usage(i["attributes"]["runs-count"], i["attributes"]["runs-seconds"]) for i in items}
+    assert got == {d: u for (a, d), u in exp.daily.items()}
+    assert len(got) < 31, "the sample data should have quiet days"
+    assert all(i["attributes"]["breakdown-id"] is None and i["attributes"]["breakdown-name"] is None
+               for i in items)
+    assert [i["attributes"]["date"] for i in items] == sorted(i["attributes"]["date"] for i in items)
+
+
+def test_totals_match_raw_rows_at_every_level(stub):
+    for account in (MAIN, DEMO, TINY):
+        exp = expected_usage("2026-10-01", "2026-11-01", accounts=[account])
+        total = fetch_all(stub, q(account, total="true"))
+        assert len(total) == 1 and total[0]["attributes"]["date"] is None
+        assert by_breakdown(total) == {None: (exp.accounts[account], None)}
+        envs = by_breakdown(fetch_all(stub, q(account, breakdown_by="environment", total="true")))
+        assert envs == {e: (u, exp.environment_names[(account, e)])
+                        for (a, e), u in exp.environments.items()}
+        wss = by_breakdown(fetch_all(stub, q(account, breakdown_by="workspace", total="1")))
+        assert wss == {w: (u, exp.workspace_names[(account, w)])
+                       for (a, w), u in exp.workspaces.items()}
+        assert sum((u for u, _ in wss.values()), Usage()) == exp.accounts[account]
+
+
+def test_breakdown_daily_rows_match_raw_rows(stub):
+    rows = list(sample_data.raw_rows(dt.date(2026, 10, 1), dt.date(2026, 10, 7), "small", [DEMO]))
+    items = fetch_all(stub, q(DEMO, "between:2026-10-01T00:00:00Z,2026-10-07T23:59:59Z",
+                              breakdown_by="workspace"), size=10)
+    got = [(i["attributes"]["breakdown-id"], i["attributes"]["date"], i["attributes"]["runs-count"],
+            i["attributes"]["runs-seconds"]) for i in items]
+    want = sorted((r.workspace_id, r.date.isoformat(), r.runs_count, r.runs_seconds) for r in rows)
+    assert got == want  # ordered by breakdown id, then date
+    env_items = fetch_all(stub, q(DEMO, "between:2026-10-01T00:00:00Z,2026-10-07T23:59:59Z",
+                                  breakdown_by="environment"))
+    assert sum(i["attributes"]["runs-seconds"] for i in env_items) == sum(r[3] for r in want)
+    assert all(i["attributes"]["date"] for i in env_items)
+
+
+def test_hostile_names_are_served_exactly(stub):
+    exp = expected_usage("2026-01-01", "2027-01-01", accounts=[MAIN])
+    names = set(exp.workspace_names.values())
+    for n in (sample_data.NAME_QUOTE, sample_data.NAME_BACKSLASH, sample_data.NAME_NEWLINE,
+              sample_data.NAME_UTF8, sample_data.NAME_NON_BMP, None):
+        assert n in names
+    assert sample_data.ENV_NAME_QUOTE in exp.environment_names.values()
+    date = "between:2026-01-01T00:00:00Z,2026-12-31T23:59:59Z"
+    for ascii_json in (False, True):
+        stub.settings(ascii_json=ascii_json)
+        r = stub.get(q(date=date, breakdown_by="workspace", total="true"))
+        assert r.body.isascii() == ascii_json
+        served = {i["attributes"]["breakdown-name"] for i in r.json()["data"]}
+        assert served == names
+        envs = stub.get(q(date=date, breakdown_by="environment", total="true")).json()["data"]
+        assert sample_data.ENV_NAME_QUOTE in {i["attributes"]["breakdown-name"] for i in envs}
+
+
+def test_empty_account_and_empty_period(stub):
+    for params in (q(EMPTY), q(EMPTY, total="true"), q(date="between:2026-10-05T00:00:01Z,"
+                                                             "2026-10-05T23:59:59Z")):
+        doc = stub.get(params).json()
+        assert doc["data"] == []
+        assert doc["meta"]["pagination"] == {"current-page": 1, "next-page": None,
+                                             "prev-page": None, "total-count": 0,
+                                             "total-pages": 1}
+
+
+# ---- pagination ---------------------------------------------------------------------------------
+
+def test_pagination_meta_and_links(stub):
+    params = q(breakdown_by="workspace")
+    all_items = fetch_all(stub, params, size=100)
+    paged = fetch_all(stub, params, size=7)
+    assert [i["id"] for i in paged] == [i["id"] for i in all_items]
+    doc = stub.get(dict(params, **{"page[size]": 7, "page[number]": 2})).json()
+    p = doc["meta"]["pagination"]
+    assert p == {"current-page": 2, "next-page": 3, "prev-page": 1,
+                 "total-count": len(all_items), "total-pages": math.ceil(len(all_items) / 7)}
+    links = {k: urllib.parse.parse_qs(urllib.parse.urlsplit(v).query) if v else None
+             for k, v in doc["links"].items()}
+    assert links["self"]["page[number]"] == ["2"] and links["next"]["page[number]"] == ["3"]
+    assert links["prev"]["page[number]"] == ["1"] and links["first"]["page[number]"] == ["1"]
+    assert links["last"]["page[number]"] == [str(p["total-pages"])]
+    assert links["next"]["page[size]"] == ["7"] and links["next"]["filter[date]"] == [OCT]
+    assert doc["links"]["next"].startswith(stub.url + API_PATH + "?")
+    last = stub.get(dict(params, **{"page[size]": 7, "page[number]": p["total-pages"]})).json()
+    assert last["meta"]["pagination"]["next-page"] is None and last["links"]["next"] is None
+    first = stub.get(dict(params, **{"page[size]": 7})).json()
+    assert first["meta"]["pagination"]["prev-page"] is None and first["links"]["prev"] is None
+
+
+def test_page_size_defaults_and_is_capped_at_100(stub):
+    params = q(breakdown_by="workspace")
+    total = stub.get(params).json()["meta"]["pagination"]["total-count"]
+    assert total > 100
+    for size in (None, "100", "500"):
+        doc = stub.get(params if size is None else dict(params, **{"page[size]": size})).json()
+        assert len(doc["data"]) == 100
+        assert doc["meta"]["pagination"]["total-pages"] == math.ceil(total / 100)
+    beyond = stub.get(dict(params, **{"page[number]": "999"})).json()
+    assert beyond["data"] == [] and beyond["meta"]["pagination"]["next-page"] is None
+
+
+# ---- faults ---------------------------------------------------------------------------------------
+
+def test_fault_status_with_count_filter_and_retry_after(stub):
+    stub.set_fault("status", status=503, count=2, account=MAIN, retry_after="1")
+    r = stub.get(q(DEMO))
+    assert r.status == 200
+    for _ in range(2):
+        r = stub.get(q())
+        assert r.status == 503 and r.headers["retry-after"] == "1"
+        assert r.json()["errors"][0]["status"] == "503"
+    assert stub.get(q()).status == 200
+    assert stub.faults() == []
+
+
+def test_fault_filters_breakdown_and_page(stub):
+    stub.set_fault("status", status=500, breakdown_by="workspace", page=2)
+    assert stub.get(q(breakdown_by="workspace")).status == 200
+    assert stub.get(q(breakdown_by="workspace", number="2")).status == 500
+    assert stub.get(q(breakdown_by="environment", number="2")).status == 200
+    stub.reset()
+    stub.set_fault("status", status=502, breakdown_by="none")
+    assert stub.get(q(breakdown_by="environment")).status == 200
+    assert stub.get(q()).status == 502
+
+
+def test_fault_until_reset_and_stacking(stub):
+    stub.set_faults([{"mode": "status", "status": 429, "count": 1},
+                     {"mode": "status", "status": 500}])
+    assert [stub.get(q()).status for _ in range(3)] == [429, 500, 500]
+    stub.reset()
+    assert stub.get(q()).status == 200
+
+
+def test_fault_bad_token_until_reset(stub):
+    stub.set_fault("bad_token")
+    assert [stub.get(q()).status for _ in range(3)] == [401] * 3
+    stub.reset()
+    assert stub.get(q()).status == 200
+
+
+def test_set_token_and_reset_restores_it(stub):
+    stub.set_token("new-token")
+    assert stub.get(q()).status == 401
+    assert stub.get(q(), token="new-token").status == 200
+    stub.reset()
+    assert stub.get(q()).status == 200
+
+
+def test_fault_slow(stub):
+    stub.set_fault("slow", seconds=0.6, count=1)
+    t = time.monotonic()
+    assert stub.get(q()).status == 200
+    assert time.monotonic() - t >= 0.6
+    stub.set_fault("slow", seconds=3, count=1)
+    with pytest.raises(Exception):
+        stub.get(q(), timeout=0.3)
+
+
+def test_fault_truncated(stub):
+    stub.set_fault("truncated", count=1)
+    r = stub.get(q())
+    assert r.status == 200 and r.headers["content-type"] == "application/vnd.api+json"
+    assert int(r.headers["content-length"]) == len(r.body) > 0
+    with pytest.raises(ValueError):
+        json.loads(r.body)
+    stub.set_fault("truncated", early_close=True, count=1)
+    conn = http.client.HTTPConnection("127.0.0.1", stub.port, timeout=5)
+    conn.request("GET", API_PATH + "?" + urllib.parse.urlencode(q()),
+                 headers={"Authorization": f"Bearer {stub.token}"})
+    resp = conn.getresponse()
+    assert resp.status == 200
+    with pytest.raises(http.client.IncompleteRead):
+        resp.read()
+    conn.close()
+
+
+def test_fault_html200_and_wrong_content_type(stub):
+    stub.set_fault("html200", count=1)
+    r = stub.get(q())
+    assert r.status == 200 and r.headers["content-type"].startswith("text/html")
+    assert r.body.startswith(b"<!DOCTYPE html>")
+    stub.set_fault("wrong_content_type", count=1)
+    r = stub.get(q())
+    assert r.status == 200 and r.headers["content-type"].startswith("text/plain")
+    assert r.json()["data"]
+    stub.set_fault("wrong_content_type", content_type="application/json", count=1)
+    assert stub.get(q()).headers["content-type"] == "application/json"
+
+
+def test_fault_pagination_loop(stub):
+    stub.set_fault("pagination_loop")
+    for number in (1, 2):
+        doc = stub.get(q(breakdown_by="workspace", number=str(number))).json()
+        assert doc["meta"]["pagination"]["next-page"] == number
+        assert doc["links"]["next"] == doc["links"]["self"]
+    stub.reset()
+    stub.set_fault("pagination_loop", next_page=1)
+    doc = stub.get(q(breakdown_by="workspace", number="3")).json()
+    assert doc["meta"]["pagination"]["next-page"] == 1
+
+
+def test_fault_huge(stub):
+    stub.set_fault("huge", mb=2, count=1)
+    r = stub.get(q())
+    assert r.status == 200 and len(r.body) == 2 * 1024 * 1024
+    assert int(r.headers["content-length"]) == len(r.body)
+    assert json.loads(r.body)["data"] == []
+    stub.set_fault("huge", mb=1, content_length=False, count=1)
+    r = stub.get(q())
+    assert "content-length" not in r.headers and len(r.body) == 1024 * 1024
+
+
+def test_fault_trickle(stub):
+    stub.set_fault("trickle", chunk_bytes=1024, interval=0.2, count=1)
+    t = time.monotonic()
+    r = stub.get(q(breakdown_by="workspace", size="10"))
+    elapsed = time.monotonic() - t
+    chunks = math.ceil(len(r.body) / 1024)
+    assert chunks >= 3 and elapsed >= 0.2 * (chunks - 1) - 0.05
+    assert r.status == 200 and r.json()["data"]
+
+
+def test_fault_drop_and_close(stub):
+    stub.set_fault("drop", count=1)
+    conn = http.client.HTTPConnection("127.0.0.1", stub.port, timeout=5)
+    conn.request("GET", API_PATH + "?" + urllib.parse.urlencode(q()))
+    with pytest.raises(http.client.RemoteDisconnected):
+        conn.getresponse()
+    conn.close()
+    req = (f"GET {API_PATH}?{urllib.parse.urlencode(q())} HTTP/1.1\r\nHost: x\r\n"
+           f"Authorization: Bearer {stub.token}\r\n\r\n").encode()
+    status, headers, body, closed = raw_http(stub.port, req, close_wait=0.3)
+    assert status.endswith("200 OK") and json.loads(body)["data"] and not closed
+    stub.set_fault("close", count=1)
+    status, headers, body, closed = raw_http(stub.port, req)
+    assert status.endswith("200 OK") and json.loads(body)["data"] and closed
+    assert "connection" not in headers
+    stub.set_fault("close", announce=True, count=1)
+    status, headers, body, closed = raw_http(stub.port, req)
+    assert closed and headers["connection"] == "close"
+
+
+def test_faults_at_startup(stub_factory):
+    stub = stub_factory(faults=[{"mode": "status", "status": 502, "count": 1}])
+    assert stub.get(q()).status == 502
+    assert stub.get(q()).status == 200
+
+
+def test_bad_fault_is_rejected(stub):
+    r = helpers.http_request(stub.url + "/__control/faults", "POST", body={"mode": "nope"})
+    assert r.status == 400
+
+
+# ---- connection behaviour, stats, logging, process -----------------------------------------------
+
+def test_keep_alive_reuses_the_connection(stub):
+    conn = http.client.HTTPConnection("127.0.0.1", stub.port, timeout=5)
+    socks = []
+    for _ in range(3):
+        conn.request("GET", API_PATH + "?" + urllib.parse.urlencode(q()),
+                     headers={"Authorization": f"Bearer {stub.token}"})
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.getheader("Content-Length")
+        resp.read()
+        socks.append(conn.sock)
+    assert socks[0] is socks[1] is socks[2]
+    conn.close()
+
+
+def test_idle_keep_alive_connection_is_closed(stub):
+    stub.settings(idle_timeout=0.3)
+    req = "GET /__control/health HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", stub.port), timeout=5) as s:
+        s.sendall(req)
+        time.sleep(0.1)
+        assert s.recv(4096).startswith(b"HTTP/1.1 200")
+        t = time.monotonic()
+        assert s.recv(1) == b""
+        assert time.monotonic() - t < 2
+
+
+def test_stats_record_requests_without_tokens(stub):
+    stub.get(q())
+    stub.get(q(), token="wrong-token-xyz")
+    stub.set_fault("status", status=500, count=1)
+    stub.get(q(breakdown_by="environment"))
+    stats = stub.stats()
+    assert stats["total"] == 3 and stats["in_flight"] == 0
+    assert stats["by_status"] == {"200": 1, "401": 1, "500": 1}
+    assert stats["by_path"] == {API_PATH: 3}
+    assert stats["by_fault"] == {"status": 1}
+    reqs = stats["requests"]
+    assert [r["auth"]["valid"] for r in reqs] == [True, False, True]
+    assert reqs[0]["params"]["filter[date]"] == OCT
+    assert reqs[0]["headers"]["Prefer"] == "profile=preview"
+    assert reqs[0]["headers"]["Authorization"] == "<redacted>"
+    assert reqs[2]["fault"] == "status" and reqs[2]["params"]["breakdown_by"] == "environment"
+    dumped = json.dumps(stats)
+    assert stub.token not in dumped and "wrong-token-xyz" not in dumped
+    stub.reset()
+    assert stub.stats()["total"] == 3
+    stub.reset(stats=True)
+    assert stub.stats() == {"total": 0, "in_flight": 0, "by_path": {}, "by_status": {},
+                            "by_fault": {}, "requests": []}
+    stub.get(q())
+    stub.clear_stats()
+    assert stub.stats()["total"] == 0
+    log = stub.log_text()
+    assert log.count(API_PATH) >= 4 and stub.token not in log and "wrong-token-xyz" not in log
+
+
+def test_stats_show_in_flight_requests(stub):
+    stub.set_fault("slow", seconds=30, count=1)
+    conn = http.client.HTTPConnection("127.0.0.1", stub.port, timeout=5)
+    conn.request("GET", API_PATH + "?" + urllib.parse.urlencode(q()))
+    helpers.wait_until(lambda: stub.stats()["in_flight"] == 1, 5, message="in-flight request")
+    assert stub.stats()["requests"][-1]["status"] is None
+    conn.close()
+
+
+def test_sigterm_exits_cleanly_even_with_a_request_in_flight(stub):
+    stub.set_fault("slow", seconds=30)
+    conn = http.client.HTTPConnection("127.0.0.1", stub.port, timeout=5)
+    conn.request("GET", API_PATH + "?" + urllib.parse.urlencode(q()))
+    helpers.wait_until(lambda: stub.stats()["in_flight"] == 1, 5, message="in-flight request")
+    t = time.monotonic()
+    assert stub.stop() == 0
+    assert time.monotonic() - t < 3
+    conn.close()
+
+
+def test_startup_is_fast_and_prints_the_url(tmp_path):
+    token = tmp_path / "t"
+    token.write_text("tok\n")
+    t = time.monotonic()
+    proc = subprocess.Popen([sys.executable, str(helpers.STUB_SCRIPT), "--listen", "127.0.0.1:0",
+                             "--token-file", str(token)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        elapsed = time.monotonic() - t
+        assert line.startswith("listening on http://127.0.0.1:")
+        port = int(line.rsplit(":", 1)[1])
+        r = helpers.http_request(f"http://127.0.0.1:{port}{API_PATH}?"
+                                 + urllib.parse.urlencode(q()),
+                                 headers={"Authorization": "Bearer tok"})
+        assert r.status == 200  # the token file's trailing newline is not part of the token
+        assert elapsed < 2.0, f"stub took {elapsed:.2f}s to start"
+    finally:
+        proc.terminate()
+        assert proc.wait(5) == 0
+
+
+def test_large_profile(stub_factory):
+    stub = stub_factory(profile="large")
+    ws = sum(len(a.workspaces) for a in sample_data.accounts("large").values())
+    envs = sum(len(a.environments) for a in sample_data.accounts("large").values())
+    assert ws >= 10000 and envs >= 100
+    date = "between:2026-10-01T00:00:00Z,2026-10-01T23:59:59Z"
+    doc = stub.get(q(date=date, breakdown_by="workspace")).json()
+    assert doc["meta"]["pagination"]["total-count"] > 1000
+    exp = expected_usage("2026-10-01", "2026-10-02", "large", [MAIN])
+    total = stub.get(q(date=date, total="true")).json()["data"][0]["attributes"]
+    assert Usage(total["runs-count"], total["runs-seconds"]) == exp.accounts[MAIN]
+
+
+# ---- sample data and helpers -------------------------------------------------------------------
+
+def test_sample_data_shape():
+    accs = sample_data.accounts("small")
+    assert list(accs) == [MAIN, DEMO, TINY, EMPTY]
+    for a in (MAIN, DEMO):
+        assert 3 <= len(accs[a].environments) <= 5 and len(accs[a].workspaces) >= 24
+        assert all(e.id.startswith("env-") for e in accs[a].environments)
+        assert all(w.id.startswith("ws-") for w in accs[a].workspaces)
+    rows = list(sample_data.raw_rows(dt.date(2026, 11, 1), dt.date(2026, 11, 30)))
+    assert rows == list(sample_data.raw_rows(dt.date(2026, 11, 1), dt.date(2026, 11, 30)))
+    assert all(r.runs_count > 0 and r.runs_seconds > 0 for r in rows)
+    assert not any(r.account_id == EMPTY for r in rows)
+    zero = list(sample_data.raw_rows(dt.date(2026, 11, 1), dt.date(2026, 11, 1), include_zero=True))
+    assert len(zero) == sum(len(a.workspaces) for a in accs.values())
+
+
+def test_sample_data_cli_matches_raw_rows():
+    out = subprocess.run([sys.executable, str(helpers.STUB_DIR / "sample_data.py"),
+                          "--from", "2026-11-01", "--to", "2026-11-30", "--format", "jsonl"],
+                         check=True, capture_output=True).stdout.decode("utf-8")
+    got = [json.loads(line) for line in out.splitlines()]
+    want = [r.to_json() for r in sample_data.raw_rows(dt.date(2026, 11, 1),
+                                                      dt.date(2026, 11, 30))]
+    assert got == want and len(got) > 500
+    exp = expected_usage("2026-11-01", "2026-12-01")
+    assert sum(g["runs_seconds"] for g in got if g["account_id"] == MAIN) == exp.accounts[MAIN][1]
+
+
+def test_expected_usage_is_half_open():
+    a = expected_usage(dt.date(2026, 10, 1), dt.date(2026, 11, 1), accounts=[MAIN])
+    b = expected_usage(*helpers.month_bounds(2026, 10), accounts=[MAIN])
+    assert a == b
+    assert max(d for _, d in a.daily) <= dt.date(2026, 10, 31)
+    assert expected_usage("2026-10-01", "2026-10-01").accounts[EMPTY] == Usage()
+
+
+EXPOSITION = (
+    '# HELP scalr_runs_total Runs.\\nSecond \\\\ line.\n'
+    '# TYPE scalr_runs_total counter\n'
+    'scalr_runs_total{account="a",workspace="q\\"uote"} 3\n'
+    'scalr_runs_total{account="a",workspace="back\\\\slash"} 4\n'
+    'scalr_runs_total{account="a",workspace="new\\nline",} 5 1700000000000\n'
+    'scalr_runs_total{account="a",workspace="prod-ü-日本"} 1e3\n'
+    '# TYPE up gauge\n'
+    'up 1\n'
+    'nan_metric NaN\n'
+    'inf_metric{a="b"} +Inf\n'
+)
+
+
+def test_exposition_parser():
+    parsed = helpers.parse_exposition(EXPOSITION.encode())
+    s = parsed.samples
+    assert parsed.help["scalr_runs_total"] == "Runs.\nSecond \\ line."
+    assert parsed.types == {"scalr_runs_total": "counter", "up": "gauge"}
+    assert helpers.sample_value(s, "scalr_runs_total", account="a", workspace='q"uote') == 3
+    assert helpers.sample_value(s, "scalr_runs_total", account="a", workspace="back\\slash") == 4
+    assert helpers.sample_value(s, "scalr_runs_total", account="a", workspace="new\nline") == 5
+    assert helpers.sample_value(s, "scalr_runs_total", account="a", workspace="prod-ü-日本") == 1000
+    assert s[("up", frozenset())] == 1 and math.isnan(s[("nan_metric", frozenset())])
+    assert s[("inf_metric", frozenset({("a", "b")}))] == math.inf
+    assert len(helpers.series(s, "scalr_runs_total", account="a")) == 4
+
+
+@pytest.mark.parametrize("bad", [
+    'm{a="x\\t"} 1\n',                 # invalid escape
+    'm{a="x"} 1\nm{a="x"} 2\n',        # duplicate series
+    'm 1',                             # no final newline
+    'm{a="x} 1\n',                     # unterminated
+    'm{a="x",a="y"} 1\n',              # duplicate label
+    'm 1\nn 2\nm{a="b"} 3\n',          # family not contiguous
+    'm 1\n# TYPE m gauge\n',           # TYPE after samples
+    'm one\n',                         # bad value
+    '1m 1\n',                          # bad name
+    'm{1a="x"} 1\n',                   # bad label name
+])
+def test_exposition_parser_rejects(bad):
+    with pytest.raises(helpers.ExpositionError):
+        helpers.parse_exposition(bad)
+
+
+def test_exposition_parser_rejects_invalid_utf8():
+    with pytest.raises(helpers.ExpositionError):
+        helpers.parse_exposition(b'm{a="\xff"} 1\n')
+
+
+def test_exporter_config_yaml(tmp_path, stub):
+    yaml = pytest.importorskip("yaml")
+    cfg = helpers.exporter_config(stub, 12345, tmp_path / "tok", [MAIN],
+                                  {"poll": {"interval": "2s"}, "scalr": {"prefer_profile": None}})
+    assert yaml.safe_load(helpers.to_yaml(cfg)) == cfg
+    assert cfg["scalr"]["retry"]["max_attempts"] == 3 and "prefer_profile" not in cfg["scalr"]
+    assert cfg["web"]["listen_address"] == "127.0.0.1:12345" and cfg["poll"]["interval"] == "2s"

@@ -1,0 +1,634 @@
+#!/usr/bin/python3
+"""A deterministic stand-in for Scalr's `GET /api/iacp/v3/usage-statistics`, with injectable faults.
+
+Python 3.11 standard library only. Serves the data of sample_data.py (which exists for any date).
+
+    python3 scalr_stub.py --listen 127.0.0.1:0 --token-file F [--profile small] [--port-file PATH]
+                          [--limited-token-file F2] [--fault JSON ...] [--ascii-json]
+
+Prints "listening on http://HOST:PORT" (flushed) once it accepts connections, writes PORT to
+--port-file (atomically), logs one line per request to stderr (never a token), exits 0 on
+SIGTERM/SIGINT.
+
+API semantics (see /work/shared/scalr-usage-statistics-api.txt):
+  * Authorization: Bearer <token> must equal the accepted token, else 401 (JSON:API errors body).
+    A "limited" token (--limited-token[-file]) authenticates but lacks accounts:billing: every
+    account is then 404 (or --limited-status).
+  * filter[account] required (400 if absent); unknown account -> 404.
+  * filter[date]=between:START,END required; both YYYY-MM-DDTHH:MM:SSZ (else 400), INCLUSIVE at both
+    ends like SQL BETWEEN. A daily row for day D is recorded at D T00:00:00Z, so it counts iff
+    START <= D T00:00:00Z <= END:
+        between:2026-10-01T00:00:00Z,2026-10-31T23:59:59Z  -> Oct 1 .. Oct 31
+        between:2026-10-01T00:00:00Z,2026-11-01T00:00:00Z  -> Oct 1 .. Nov 1  (the off-by-one)
+        between:2026-10-01T00:00:01Z,...                   -> starts at Oct 2
+    START > END gives an empty result (200), like BETWEEN.
+  * breakdown_by: absent/empty -> one row per date (breakdown-id/-name null); "environment" or
+    "workspace" -> per breakdown; anything else -> 400.
+  * total: any non-empty value -> one row per breakdown for the whole period (date null).
+  * Rows without runs are omitted. Order: breakdown-id, then date. Item ids: stable sha256 hex.
+  * page[number] (default 1, >= 1), page[size] (default 100, 1..; values above 100 are clamped to
+    100); a page past the last is empty. meta.pagination + links (absolute URLs) as Scalr.
+  * A repeated query parameter -> 400 (a correct client never sends one).
+  * Content-Type: application/vnd.api+json; Preference-Applied: profile=preview iff the request's
+    Prefer header asked for profile=preview. HTTP/1.1 keep-alive, always Content-Length (except
+    the huge fault with "content_length": false). Idle keep-alive connections close after
+    --idle-timeout seconds.
+
+Control API (same port, no auth, never recorded in stats):
+  POST /__control/faults    body: one fault object or a list; appended to the active faults
+  GET  /__control/faults    the active faults
+  POST /__control/reset     clears faults, restores the startup tokens and settings;
+                            body {"stats": true} also clears the stats
+  POST /__control/token     {"token": "...", "limited_token": "..."}: change accepted tokens
+  POST /__control/settings  {"ascii_json": bool, "idle_timeout": seconds}
+  GET  /__control/stats     {"total", "in_flight", "by_path", "by_status", "by_fault",
+                             "requests": [last 2000: seq, method, path, query, params, headers
+                             (Authorization replaced by "<redacted>"), auth {present, scheme,
+                             valid}, status, fault, bytes, duration_ms]}
+  POST /__control/stats/clear
+  GET  /__control/health    "ok"
+
+Fault object: {"mode": M, "count": N (default: until reset), "account": ID, "breakdown_by":
+"environment"|"workspace"|"none", "page": N, ...mode parameters}. The first active fault whose
+filters match an API request is applied (and its count decremented). Modes:
+  status      "status" (default 500), "retry_after" (header value), "body" (raw text, optional)
+  slow        "seconds" (default 5) sleep, then the normal response
+  truncated   normal headers, JSON cut in half; "early_close": false -> Content-Length is the
+              cut length (valid HTTP, invalid JSON); true -> full Content-Length, half sent,
+              connection closed
+  html200     200 text/html maintenance page
+  wrong_content_type  normal body, "content_type" (default "text/plain; charset=utf-8")
+  pagination_loop     normal page but next-page (and links.next) = "next_page" (default: the
+                      current page)
+  huge        200, valid JSON of "mb" MB (default 16); "content_length": false -> no length,
+              connection closed at the end
+  trickle     normal response; body sent "chunk_bytes" (default 16) every "interval" (0.5) s
+  bad_token   401 as if the token were wrong
+  drop        close the connection without any response
+  close       normal response, then the server closes the keep-alive connection
+              ("announce": true adds "Connection: close")
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import hashlib
+import http.server
+import json
+import math
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+from collections import Counter, deque
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sample_data  # noqa: E402
+
+API_PATH = "/api/iacp/v3/usage-statistics"
+JSONAPI = "application/vnd.api+json"
+MAX_PAGE_SIZE = 100
+FAULT_MODES = {"status", "slow", "truncated", "html200", "wrong_content_type", "pagination_loop",
+               "huge", "trickle", "bad_token", "drop", "close"}
+_TS = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
+
+
+class BadRequest(Exception):
+    def __init__(self, detail, parameter=None):
+        super().__init__(detail)
+        self.detail, self.parameter = detail, parameter
+
+
+def parse_timestamp(text: str, parameter: str) -> dt.datetime:
+    m = _TS.fullmatch(text)
+    if not m:
+        raise BadRequest(f"invalid timestamp {text!r}: want YYYY-MM-DDTHH:MM:SSZ", parameter)
+    try:
+        return dt.datetime(*map(int, m.groups()), tzinfo=dt.timezone.utc)
+    except ValueError as e:
+        raise BadRequest(f"invalid timestamp {text!r}: {e}", parameter) from None
+
+
+def days_between(start: dt.datetime, end: dt.datetime):
+    """The first and last day D with start <= D T00:00:00Z <= end (first > last when empty)."""
+    first = start.date() if start.time() == dt.time(0) else start.date() + dt.timedelta(days=1)
+    return first, end.date()
+
+
+@functools.lru_cache(maxsize=256)
+def usage_rows(profile, account_id, breakdown_by, total, first, last):
+    """The aggregated rows, as a tuple of (breakdown_id, breakdown_name, date|None, runs, secs).
+
+    Own aggregation code (the tests compute their expectations separately from raw rows)."""
+    sums, names = {}, {}
+    for r in sample_data.raw_rows(first, last, profile, [account_id]):
+        if breakdown_by == "environment":
+            bid, bname = r.environment_id, r.environment_name
+        elif breakdown_by == "workspace":
+            bid, bname = r.workspace_id, r.workspace_name
+        else:
+            bid, bname = None, None
+        key = (bid, None if total else r.date)
+        runs, secs = sums.get(key, (0, 0))
+        sums[key] = (runs + r.runs_count, secs + r.runs_seconds)
+        names[bid] = bname
+    rows = [(bid, names[bid], day, runs, secs) for (bid, day), (runs, secs) in sums.items() if runs]
+    rows.sort(key=lambda x: (x[0] or "", x[2] or dt.date.min))
+    return tuple(rows)
+
+
+def errors_body(status: int, title: str, detail: str, parameter=None) -> bytes:
+    err = {"status": str(status), "title": title, "detail": detail}
+    if parameter:
+        err["source"] = {"parameter": parameter}
+    return json.dumps({"errors": [err]}).encode()
+
+
+class State:
+    """Everything mutable, behind one lock: faults, tokens, settings, stats."""
+
+    def __init__(self, args):
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.profile = args.profile
+        self.initial = dict(token=args.token, limited_token=args.limited_token,
+                            ascii_json=args.ascii_json, idle_timeout=args.idle_timeout)
+        self.limited_status = args.limited_status
+        self.faults = []
+        self.fault_seq = 0
+        self.restore()
+        for f in args.fault or []:
+            self.add_faults(json.loads(f))
+        self.clear_stats()
+
+    def restore(self):
+        for k, v in self.initial.items():
+            setattr(self, k, v)
+        self.faults = []
+
+    def clear_stats(self):
+        self.requests = deque(maxlen=2000)
+        self.counters = {"by_path": Counter(), "by_status": Counter(), "by_fault": Counter()}
+        self.total = self.in_flight = self.seq = 0
+
+    def add_faults(self, spec):
+        specs = spec if isinstance(spec, list) else [spec]
+        for f in specs:
+            if not isinstance(f, dict) or f.get("mode") not in FAULT_MODES:
+                raise ValueError(f"fault needs a mode in {sorted(FAULT_MODES)}: {f!r}")
+        with self.lock:
+            for f in specs:
+                self.fault_seq += 1
+                self.faults.append(dict(f, id=self.fault_seq, applied=0))
+
+    def take_fault(self, params):
+        """The first matching fault, with its count consumed; None when none matches."""
+        bd = params.get("breakdown_by") or "none"
+        page = params.get("page[number]") or "1"
+        with self.lock:
+            for f in self.faults:
+                if ("account" in f and f["account"] != params.get("filter[account]")
+                        or "breakdown_by" in f and (f["breakdown_by"] or "none") != bd
+                        or "page" in f and str(f["page"]) != page):
+                    continue
+                f["applied"] += 1
+                if f.get("count") is not None and f["applied"] >= f["count"]:
+                    self.faults.remove(f)
+                return dict(f)
+        return None
+
+    def begin(self, entry):
+        with self.lock:
+            self.seq += 1
+            entry["seq"] = self.seq
+            self.total += 1
+            self.in_flight += 1
+            self.requests.append(entry)
+
+    def end(self, entry):
+        with self.lock:
+            self.in_flight -= 1
+            self.counters["by_path"][entry["path"]] += 1
+            self.counters["by_status"][str(entry["status"])] += 1
+            if entry["fault"]:
+                self.counters["by_fault"][entry["fault"]] += 1
+
+    def stats(self):
+        with self.lock:
+            return {"total": self.total, "in_flight": self.in_flight,
+                    **{k: dict(v) for k, v in self.counters.items()},
+                    "requests": [dict(r) for r in self.requests]}
+
+    def sleep(self, seconds):
+        """Sleep that ends early when the server stops; returns False if it was interrupted."""
+        return not self.stop.wait(seconds)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "scalr-stub/1"
+    state: State  # set on the subclass by make_server
+
+    def setup(self):
+        self.timeout = self.state.idle_timeout
+        super().setup()
+
+    # ---- plumbing -------------------------------------------------------------------------------
+
+    def log_message(self, fmt, *args):  # default access log is replaced by log_request_line
+        pass
+
+    def log_request_line(self, entry):
+        q = f"?{entry['query']}" if entry["query"] else ""
+        fault = f" fault={entry['fault']}" if entry["fault"] else ""
+        sys.stderr.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} "
+                         f"{self.client_address[0]} {self.command} {entry['path']}{q} "
+                         f"{entry['status']} {entry['bytes']}B {entry['duration_ms']}ms{fault}\n")
+        sys.stderr.flush()
+
+    def read_body(self) -> bytes:
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def send(self, status, body: bytes, content_type=JSONAPI, headers=(), length=None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+        self.entry_status, self.entry_bytes = status, len(body)
+
+    def send_json(self, status, obj):
+        self.send(status, json.dumps(obj, ensure_ascii=False).encode(), "application/json")
+
+    def do_GET(self):
+        self.dispatch()
+
+    def do_POST(self):
+        self.dispatch()
+
+    def dispatch(self):
+        url = urllib.parse.urlsplit(self.path)
+        if url.path.startswith("/__control/"):
+            body = self.read_body()
+            try:
+                self.control(url.path, body)
+            except (ValueError, TypeError, KeyError) as e:
+                self.send_json(400, {"error": str(e)})
+            return
+        self.read_body()
+        self.entry_status, self.entry_bytes = None, 0
+        entry = self.request_entry(url)
+        self.state.begin(entry)
+        started = time.monotonic()
+        try:
+            self.api(url, entry)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        finally:
+            entry.update(status=self.entry_status, bytes=self.entry_bytes,
+                         duration_ms=round((time.monotonic() - started) * 1000))
+            self.state.end(entry)
+            self.log_request_line(entry)
+
+    def request_entry(self, url):
+        headers, auth = {}, {"present": False, "scheme": None, "valid": False}
+        for k, v in self.headers.items():
+            if k.lower() in ("authorization", "proxy-authorization", "cookie"):
+                headers[k] = "<redacted>"
+                if k.lower() == "authorization":
+                    scheme, _, cred = v.partition(" ")
+                    auth = {"present": True, "scheme": scheme,
+                            "valid": scheme == "Bearer" and cred == self.state.token}
+            else:
+                headers[k] = v
+        return {"time": time.time(), "method": self.command, "path": url.path,
+                "query": url.query,
+                "params": dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True)),
+                "headers": headers, "auth": auth, "status": None, "fault": None, "bytes": 0,
+                "duration_ms": None}
+
+    # ---- control API ----------------------------------------------------------------------------
+
+    def control(self, path, body):
+        st = self.state
+        data = json.loads(body) if body.strip() else {}
+        if path == "/__control/health":
+            self.send(200, b"ok\n", "text/plain")
+        elif path == "/__control/faults" and self.command == "POST":
+            st.add_faults(data)
+            self.send_json(200, {"faults": st.faults})
+        elif path == "/__control/faults":
+            self.send_json(200, {"faults": st.faults})
+        elif path == "/__control/reset" and self.command == "POST":
+            with st.lock:
+                st.restore()
+                if data.get("stats"):
+                    st.clear_stats()
+            self.send_json(200, {"ok": True})
+        elif path == "/__control/token" and self.command == "POST":
+            with st.lock:
+                for k in ("token", "limited_token"):
+                    if k in data:
+                        setattr(st, k, data[k])
+            self.send_json(200, {"ok": True})
+        elif path == "/__control/settings" and self.command == "POST":
+            with st.lock:
+                if "ascii_json" in data:
+                    st.ascii_json = bool(data["ascii_json"])
+                if "idle_timeout" in data:
+                    st.idle_timeout = float(data["idle_timeout"])
+            self.send_json(200, {"ok": True})
+        elif path == "/__control/stats":
+            self.send_json(200, st.stats())
+        elif path == "/__control/stats/clear" and self.command == "POST":
+            with st.lock:
+                st.clear_stats()
+            self.send_json(200, {"ok": True})
+        else:
+            self.send_json(404, {"error": f"no control endpoint {self.command} {path}"})
+
+    # ---- the API --------------------------------------------------------------------------------
+
+    def api(self, url, entry):
+        st = self.state
+        if url.path != API_PATH or self.command != "GET":
+            status = 404 if url.path != API_PATH else 405
+            self.send(status, errors_body(status, "Not Found" if status == 404 else
+                                          "Method Not Allowed", f"{self.command} {url.path}"))
+            return
+        params = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+        fault = st.take_fault(params)
+        mode = fault["mode"] if fault else None
+        entry["fault"] = mode
+        if mode == "drop":
+            self.close_connection = True
+            self.entry_status = 0
+            return
+        if mode == "status":
+            status = int(fault.get("status", 500))
+            headers = [("Retry-After", str(fault["retry_after"]))] if "retry_after" in fault else []
+            body = (fault["body"].encode() if "body" in fault else
+                    errors_body(status, "Injected fault", f"injected status {status}"))
+            self.send(status, body, headers=headers)
+            return
+        if mode == "bad_token":
+            self.send(401, errors_body(401, "Unauthorized", "Invalid or missing token."))
+            return
+        if mode == "html200":
+            self.send(200, b"<!DOCTYPE html>\n<html><head><title>Scalr maintenance</title></head>"
+                      b"<body><h1>We'll be back soon</h1></body></html>\n",
+                      "text/html; charset=utf-8")
+            return
+        if mode == "slow" and not st.sleep(float(fault.get("seconds", 5))):
+            self.close_connection = True
+            return
+        if mode == "huge":
+            self.send_huge(fault)
+            return
+
+        status, body, headers = self.api_response(url, params, fault)
+        ctype = JSONAPI
+        if mode == "wrong_content_type":
+            ctype = fault.get("content_type", "text/plain; charset=utf-8")
+        if mode == "truncated":
+            cut = body[:len(body) // 2]
+            early = bool(fault.get("early_close", False))
+            self.send(status, cut, ctype, headers, length=len(body) if early else len(cut))
+            self.close_connection = early or self.close_connection
+            return
+        if mode == "close" and fault.get("announce"):
+            headers.append(("Connection", "close"))
+        if mode == "trickle":
+            self.send(status, b"", ctype, headers, length=len(body))
+            chunk, interval = int(fault.get("chunk_bytes", 16)), float(fault.get("interval", 0.5))
+            for i in range(0, len(body), chunk):
+                if i and not st.sleep(interval):
+                    self.close_connection = True
+                    return
+                self.wfile.write(body[i:i + chunk])
+                self.wfile.flush()
+                self.entry_bytes = i + len(body[i:i + chunk])
+            return
+        self.send(status, body, ctype, headers)
+        if mode == "close":
+            self.close_connection = True
+
+    def api_response(self, url, params, fault):
+        """(status, body, headers) of the real API behaviour."""
+        st = self.state
+        headers = []
+        if re.search(r"(^|[\s;,])profile\s*=\s*preview\b", self.headers.get("Prefer", "")):
+            headers.append(("Preference-Applied", "profile=preview"))
+        scheme, _, cred = (self.headers.get("Authorization") or "").partition(" ")
+        limited = scheme == "Bearer" and st.limited_token and cred == st.limited_token
+        if not (scheme == "Bearer" and cred and cred == st.token) and not limited:
+            return 401, errors_body(401, "Unauthorized", "Invalid or missing token."), headers
+        try:
+            q = self.parse_query(url.query)
+        except BadRequest as e:
+            return 400, errors_body(400, "Bad Request", e.detail, e.parameter), headers
+        account = q["account"]
+        if limited or account not in sample_data.accounts(st.profile):
+            status = st.limited_status if limited else 404
+            detail = f"Account with ID '{account}' not found or user unauthorized."
+            return status, errors_body(status, "Not Found" if status == 404 else "Forbidden",
+                                       detail), headers
+        first, last = days_between(q["start"], q["end"])
+        rows = usage_rows(st.profile, account, q["breakdown_by"], q["total"], first, last) \
+            if first <= last else ()
+        size, number = q["size"], q["number"]
+        total_pages = max(1, math.ceil(len(rows) / size))
+        next_page = number + 1 if number < total_pages else None
+        prev_page = number - 1 if number > 1 else None
+        if fault and fault["mode"] == "pagination_loop":
+            next_page = int(fault.get("next_page", number))
+        data = [self.item(account, q, row) for row in rows[(number - 1) * size:number * size]]
+        doc = {
+            "data": data,
+            "included": None,
+            "links": {"self": self.page_link(url.query, number),
+                      "first": self.page_link(url.query, 1),
+                      "last": self.page_link(url.query, total_pages),
+                      "next": next_page and self.page_link(url.query, next_page),
+                      "prev": prev_page and self.page_link(url.query, prev_page)},
+            "meta": {"pagination": {"current-page": number, "next-page": next_page,
+                                    "prev-page": prev_page, "total-count": len(rows),
+                                    "total-pages": total_pages}},
+        }
+        return 200, json.dumps(doc, ensure_ascii=st.ascii_json).encode(), headers
+
+    @staticmethod
+    def parse_query(query):
+        pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+        params = {}
+        for k, v in pairs:
+            if k in params:
+                raise BadRequest(f"parameter {k} given more than once", k)
+            params[k] = v
+        account = params.get("filter[account]", "")
+        if not account:
+            raise BadRequest("filter[account] is required", "filter[account]")
+        date = params.get("filter[date]", "")
+        if not date:
+            raise BadRequest("filter[date] is required", "filter[date]")
+        op, _, rng = date.partition(":")
+        parts = rng.split(",")
+        if op != "between" or len(parts) != 2:
+            raise BadRequest(f"invalid filter[date] {date!r}: want between:START,END",
+                             "filter[date]")
+        start, end = (parse_timestamp(p, "filter[date]") for p in parts)
+        breakdown = params.get("breakdown_by") or None
+        if breakdown not in (None, "environment", "workspace"):
+            raise BadRequest(f"invalid breakdown_by {breakdown!r}: want environment or workspace",
+                             "breakdown_by")
+
+        def positive(name, default):
+            text = params.get(name, "")
+            if text == "":
+                return default
+            if not (text.isascii() and text.isdigit()) or int(text) < 1:
+                raise BadRequest(f"invalid {name} {text!r}: want a positive integer", name)
+            return int(text)
+
+        return {"account": account, "start": start, "end": end, "breakdown_by": breakdown,
+                "total": bool(params.get("total")),
+                "number": positive("page[number]", 1),
+                "size": min(positive("page[size]", MAX_PAGE_SIZE), MAX_PAGE_SIZE)}
+
+    def page_link(self, query, number):
+        pairs = [(k, v) for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True)
+                 if k != "page[number]"] + [("page[number]", str(number))]
+        host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
+        return f"http://{host}{API_PATH}?" + urllib.parse.urlencode(pairs, safe="[]:,")
+
+    @staticmethod
+    def item(account, q, row):
+        bid, bname, day, runs, secs = row
+        date = day.isoformat() if day else None
+        key = [account, q["breakdown_by"] or "", bid or "", date or ""]
+        if q["total"]:
+            key += [q["start"].isoformat(), q["end"].isoformat()]
+        return {"type": "usage-statistics",
+                "id": hashlib.sha256("|".join(key).encode()).hexdigest(),
+                "attributes": {"breakdown-id": bid, "breakdown-name": bname, "date": date,
+                               "runs-count": runs, "runs-seconds": secs},
+                "relationships": {"account": {"data": {"id": account, "type": "accounts"}}},
+                "links": None}
+
+    def send_huge(self, fault):
+        size = int(float(fault.get("mb", 16)) * 1024 * 1024)
+        head = b'{"data":[],"included":null,"links":{},"meta":{"padding":"'
+        tail = (b'","pagination":{"current-page":1,"next-page":null,"prev-page":null,'
+                b'"total-count":0,"total-pages":1}}}')
+        pad = max(0, size - len(head) - len(tail))
+        self.send_response(200)
+        self.send_header("Content-Type", JSONAPI)
+        if fault.get("content_length", True):
+            self.send_header("Content-Length", str(len(head) + pad + len(tail)))
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.entry_status = 200
+        self.wfile.write(head)
+        block = b"x" * 65536
+        left = pad
+        while left > 0:
+            self.wfile.write(block[:left])
+            left -= min(left, len(block))
+            self.entry_bytes = len(head) + pad - left
+        self.wfile.write(tail)
+        self.entry_bytes = len(head) + pad + len(tail)
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request, client_address):  # client went away mid-response: not news
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
+def make_server(args) -> Server:
+    state = State(args)
+    handler = type("BoundHandler", (Handler,), {"state": state})
+    host, _, port = args.listen.rpartition(":")
+    server = Server((host.strip("[]") or "127.0.0.1", int(port)), handler)
+    server.state = state
+    return server
+
+
+def read_token(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read().strip()
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Stand-in Scalr usage-statistics API server.")
+    p.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT; port 0 picks a free one")
+    p.add_argument("--token", help="the accepted bearer token")
+    p.add_argument("--token-file", help="file holding the accepted bearer token")
+    p.add_argument("--limited-token", help="a valid token lacking accounts:billing")
+    p.add_argument("--limited-token-file")
+    p.add_argument("--limited-status", type=int, default=404,
+                   help="status for the limited token (default 404)")
+    p.add_argument("--profile", choices=sorted(sample_data.PROFILES), default="small")
+    p.add_argument("--port-file", help="write the bound port here")
+    p.add_argument("--fault", action="append", help="a fault (JSON object or list) active at start")
+    p.add_argument("--ascii-json", action="store_true", help="escape non-ASCII as \\uXXXX")
+    p.add_argument("--idle-timeout", type=float, default=30.0,
+                   help="close idle keep-alive connections after this many seconds")
+    args = p.parse_args(argv)
+    if args.token_file:
+        args.token = read_token(args.token_file)
+    if args.limited_token_file:
+        args.limited_token = read_token(args.limited_token_file)
+    if not args.token:
+        p.error("--token or --token-file (non-empty) is required")
+    for f in args.fault or []:
+        try:
+            json.loads(f)
+        except ValueError as e:
+            p.error(f"--fault {f!r}: {e}")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        server = make_server(args)
+    except ValueError as e:
+        print(f"scalr_stub: {e}", file=sys.stderr)
+        return 2
+    host, port = server.server_address[:2]
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    if args.port_file:
+        tmp = f"{args.port_file}.tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.write(f"{port}\n")
+        os.replace(tmp, args.port_file)
+    print(f"listening on http://{host}:{port}", flush=True)
+    while not stopping.wait(0.5):
+        pass
+    server.state.stop.set()
+    server.shutdown()
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
