@@ -1,1 +1,292 @@
-// placeholder: implemented in a later step
+#include "collectors/scalr_api/scalr_api_source.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <random>
+#include <utility>
+
+#include "model/period.h"
+#include "util/log.h"
+
+namespace scalr_usage {
+
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::string_view kUsagePath = "/api/iacp/v3/usage-statistics";
+
+bool is_json_media_type(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  const auto begin = media.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return false;
+  media = media.substr(begin, media.find_last_not_of(" \t") - begin + 1);
+  std::string lower(media);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
+    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  });
+  return lower == "application/vnd.api+json" || lower == "application/json";
+}
+
+// Transport failures worth another try; the others (cancelled, too_large) would only repeat.
+bool is_retryable_transport_error(ErrorReason reason) {
+  return reason == ErrorReason::timeout || reason == ErrorReason::connection;
+}
+
+std::string strip_trailing_slashes(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+std::function<double()> random_jitter() {
+  return [engine = std::mt19937_64{std::random_device{}()},
+          uniform = std::uniform_real_distribution<double>{0.0, 1.0}]() mutable {
+    return uniform(engine);
+  };
+}
+
+// Rows of a breakdown summed per breakdown id. A std::map keeps them sorted by id.
+struct Breakdown {
+  std::string name;
+  UsageCounts usage;
+};
+
+std::map<std::string, Breakdown> sum_by_breakdown(const std::vector<UsageItem>& rows) {
+  std::map<std::string, Breakdown> result;
+  for (const auto& row : rows) {
+    // fetch_all_pages has rejected rows without breakdown id for breakdown requests.
+    Breakdown& entry = result[row.breakdown_id.value_or(std::string())];
+    if (entry.name.empty() && row.breakdown_name) entry.name = *row.breakdown_name;
+    entry.usage += UsageCounts{row.runs_count, row.runs_seconds};
+  }
+  return result;
+}
+
+}  // namespace
+
+std::string url_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z') ||
+        (byte >= '0' && byte <= '9') || byte == '-' || byte == '.' || byte == '_' || byte == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0x0F];
+    }
+  }
+  return out;
+}
+
+bool sleep_unless_stopped(milliseconds duration, std::stop_token stop) {
+  std::mutex mutex;
+  std::condition_variable_any wakeup;
+  std::unique_lock lock(mutex);
+  // Nothing ever notifies; the wait ends on timeout or when the stop_token's callback wakes it.
+  wakeup.wait_for(lock, stop, duration, [] { return false; });
+  return !stop.stop_requested();
+}
+
+ScalrApiSource::ScalrApiSource(ScalrTarget target, RequestObserver* observer)
+    : ScalrApiSource(std::move(target), std::make_unique<CurlTransport>(), observer,
+                     &sleep_unless_stopped, random_jitter()) {}
+
+ScalrApiSource::ScalrApiSource(ScalrTarget target, std::unique_ptr<HttpTransport> transport,
+                               RequestObserver* observer, Sleeper sleeper,
+                               std::function<double()> jitter)
+    : target_(std::move(target)),
+      transport_(std::move(transport)),
+      observer_(observer),
+      sleeper_(std::move(sleeper)),
+      jitter_(std::move(jitter)),
+      retry_(target_.retry) {
+  target_.url = strip_trailing_slashes(std::move(target_.url));
+}
+
+std::vector<std::string> ScalrApiSource::accounts(const Period&, std::stop_token) {
+  return target_.accounts;
+}
+
+AccountUsage ScalrApiSource::fetch(const std::string& account_id, const Period& period,
+                                   std::stop_token stop) {
+  // Three sequences rather than deriving everything from one: only the unbroken-down request
+  // gives the account total and the days, and the API breaks down by one dimension at a time.
+  const auto daily_rows = fetch_all_pages(account_id, period, "", stop);
+  const auto environment_rows = fetch_all_pages(account_id, period, "environment", stop);
+  const auto workspace_rows = fetch_all_pages(account_id, period, "workspace", stop);
+
+  AccountUsage usage;
+  usage.account_id = account_id;
+  usage.period = period;
+
+  std::map<std::chrono::year_month_day, UsageCounts> per_day;
+  for (const auto& row : daily_rows) {
+    const UsageCounts counts{row.runs_count, row.runs_seconds};
+    usage.total += counts;
+    // A row without a date still counts towards the total; it just belongs to no day.
+    if (row.date) per_day[*row.date] += counts;
+  }
+  usage.daily.reserve(per_day.size());
+  for (const auto& [date, counts] : per_day) usage.daily.push_back(DailyUsage{date, counts});
+
+  // Summing per id whether or not the server honoured total=true gives the same totals either way.
+  for (auto& [id, entry] : sum_by_breakdown(environment_rows)) {
+    usage.environments.push_back(EnvironmentUsage{id, std::move(entry.name), entry.usage});
+  }
+  for (auto& [id, entry] : sum_by_breakdown(workspace_rows)) {
+    WorkspaceUsage workspace;
+    workspace.id = id;
+    workspace.name = std::move(entry.name);
+    workspace.usage = entry.usage;
+    usage.workspaces.push_back(std::move(workspace));
+  }
+  return usage;
+}
+
+std::string ScalrApiSource::page_url(const std::string& account_id, const Period& period,
+                                     const std::string& breakdown_by, int page) const {
+  std::string url = target_.url;
+  url += kUsagePath;
+  char separator = '?';
+  const auto add = [&](std::string_view name, std::string_view value) {
+    url += separator;
+    url += url_encode(name);
+    url += '=';
+    url += url_encode(value);
+    separator = '&';
+  };
+  add("filter[account]", account_id);
+  add("filter[date]", scalr_between_filter(period));
+  if (!breakdown_by.empty()) {
+    add("breakdown_by", breakdown_by);
+    add("total", "true");
+  }
+  add("page[size]", std::to_string(target_.page_size));
+  add("page[number]", std::to_string(page));
+  return url;
+}
+
+std::vector<UsageItem> ScalrApiSource::fetch_all_pages(const std::string& account_id,
+                                                       const Period& period,
+                                                       const std::string& breakdown_by,
+                                                       std::stop_token stop) {
+  std::vector<std::string> headers = {"Authorization: Bearer " + target_.token.reveal(),
+                                      "Accept: application/vnd.api+json"};
+  if (!target_.prefer_profile.empty()) {
+    headers.push_back("Prefer: profile=" + target_.prefer_profile);
+  }
+  const std::string sequence =
+      breakdown_by.empty() ? "usage-statistics" : "usage-statistics breakdown_by=" + breakdown_by;
+
+  std::vector<UsageItem> rows;
+  int page = 1;
+  for (int pages_fetched = 1;; ++pages_fetched) {
+    const std::string context =
+        sequence + " page " + std::to_string(page) + " for account " + account_id + ": ";
+    const HttpRequest request{page_url(account_id, period, breakdown_by, page), headers,
+                              target_.timeout, target_.max_response_bytes, target_.ca_file};
+    const HttpResponse response = get_with_retry(request, account_id, stop);
+
+    UsagePage parsed;
+    try {
+      parsed = parse_usage_page(response.body);
+    } catch (const SourceError& e) {
+      throw SourceError(e.reason(), context + e.what());
+    }
+    for (std::size_t i = 0; i < parsed.items.size(); ++i) {
+      const UsageItem& item = parsed.items[i];
+      const std::string path = "data[" + std::to_string(i) + "]";
+      // An empty account id means the server left relationships null; nothing to check then.
+      if (!item.account_id.empty() && item.account_id != account_id) {
+        throw SourceError(ErrorReason::bad_response,
+                          context + path + ".relationships.account.data.id: row of account " +
+                              item.account_id + " in a response for another account");
+      }
+      if (!breakdown_by.empty() && !item.breakdown_id) {
+        throw SourceError(ErrorReason::bad_response,
+                          context + path + ".attributes.breakdown-id: null in a breakdown_by=" +
+                              breakdown_by + " response");
+      }
+    }
+    rows.insert(rows.end(), std::make_move_iterator(parsed.items.begin()),
+                std::make_move_iterator(parsed.items.end()));
+
+    if (!parsed.next_page) return rows;
+    if (*parsed.next_page <= page) {
+      throw SourceError(ErrorReason::bad_response, context + "pagination loop: next-page is " +
+                                                       std::to_string(*parsed.next_page));
+    }
+    // total-pages, when given, lets an oversized result fail on its first page instead of after
+    // max_pages requests; the page count is checked regardless, as total-pages is optional.
+    if (pages_fetched >= target_.max_pages ||
+        (parsed.total_pages && *parsed.total_pages > target_.max_pages)) {
+      throw SourceError(
+          ErrorReason::too_large,
+          context + "more than " + std::to_string(target_.max_pages) + " pages (scalr max_pages)");
+    }
+    page = *parsed.next_page;
+  }
+}
+
+HttpResponse ScalrApiSource::get_with_retry(const HttpRequest& request,
+                                            const std::string& account_id, std::stop_token stop) {
+  for (int attempt = 1;; ++attempt) {
+    if (stop.stop_requested()) throw SourceError(ErrorReason::cancelled, "cancelled");
+
+    std::optional<SourceError> failure;
+    std::optional<milliseconds> retry_after;
+    HttpResponse response;
+    try {
+      response = transport_->get(request, stop);
+    } catch (const SourceError& e) {
+      if (!is_retryable_transport_error(e.reason())) throw;
+      failure = SourceError(e.reason(),
+                            "Scalr API request for account " + account_id + " failed: " + e.what());
+    }
+
+    if (!failure) {
+      if (observer_ != nullptr) observer_->on_response(response.status);
+      if (response.status >= 200 && response.status <= 299) {
+        if (!is_json_media_type(response.content_type)) {
+          throw SourceError(ErrorReason::bad_response,
+                            "Scalr API answered HTTP " + std::to_string(response.status) +
+                                " for account " + account_id + " with content type \"" +
+                                response.content_type + "\", expected application/vnd.api+json");
+        }
+        return response;
+      }
+      SourceError error(reason_for_status(response.status),
+                        "Scalr API returned HTTP " + std::to_string(response.status) +
+                            " for account " + account_id + ": " + error_summary(response.body));
+      if (!is_retryable(response.status)) throw error;
+      if (response.retry_after) {
+        retry_after = parse_retry_after(*response.retry_after, std::chrono::system_clock::now());
+      }
+      failure = std::move(error);
+    }
+
+    const auto delay = retry_.delay_before_retry(attempt, retry_after, jitter_());
+    if (!delay) {
+      const std::string attempts =
+          attempt == 1 ? "1 attempt" : std::to_string(attempt) + " attempts";
+      throw SourceError(failure->reason(),
+                        std::string(failure->what()) + " (gave up after " + attempts + ")");
+    }
+    log::debug("retrying Scalr API request", {{"account", account_id},
+                                              {"attempt", std::to_string(attempt)},
+                                              {"reason", to_string(failure->reason())},
+                                              {"delay_ms", std::to_string(delay->count())},
+                                              {"error", failure->what()}});
+    if (!sleeper_(*delay, stop)) {
+      throw SourceError(ErrorReason::cancelled, "cancelled during retry backoff");
+    }
+  }
+}
+
+}  // namespace scalr_usage
