@@ -1,1 +1,148 @@
-int main() { return 0; }
+// Wiring only: flags, config, logging, then the poller, the snapshot store and the web server.
+// Business logic lives in collectors/, metrics/, web/ and daemon/poller.cpp.
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collectors/scalr_api/scalr_api_source.h"
+#include "config/config.h"
+#include "config/duration.h"
+#include "daemon/cli.h"
+#include "daemon/poller.h"
+#include "metrics/snapshot_store.h"
+#include "util/log.h"
+#include "version.h"
+#include "web/server.h"
+
+namespace scalr_usage {
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitConfig = 1;
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+// Signals are taken synchronously by the main thread with sigwait, so no handler runs inside a
+// library call and the other threads never see them.
+sigset_t block_shutdown_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a scraper that hangs up must not kill the daemon
+  return signals;
+}
+
+Poller::SourceFactory source_factory(const Config& config) {
+  return [target = config.scalr_targets.at(0)](RequestObserver& observer) {
+    return std::make_unique<ScalrApiSource>(target, &observer);
+  };
+}
+
+int run(const CliOptions& options) {
+  log::init(options.log_level, options.log_format);
+  Config config;
+  try {
+    config = load_config(options.config_file, process_environment());
+  } catch (const ConfigError& error) {
+    if (options.command == CliOptions::Command::check_config) {
+      std::fprintf(stderr, "%s\n", error.what());
+    } else {
+      log::error("invalid configuration", {{"file", options.config_file}, {"error", error.what()}});
+    }
+    return kExitConfig;
+  }
+  if (options.command == CliOptions::Command::check_config) {
+    std::printf("%s: configuration is valid\n", options.config_file.c_str());
+    return 0;
+  }
+  if (options.listen_address) config.web.listen_address = *options.listen_address;
+
+  const sigset_t signals = block_shutdown_signals();
+  const ScalrTarget& target = config.scalr_targets.at(0);
+  log::info("starting scalr-usage-exporter",
+            {{"version", build::kVersion},
+             {"revision", build::kRevision},
+             {"source", config.source},
+             {"url", target.url},
+             {"accounts", join(target.accounts)},
+             {"token", target.token_origin},
+             {"poll_interval", format_duration(config.poll.interval)}});
+
+  SnapshotStore store(BuildInfo{build::kVersion, build::kRevision});
+  Poller poller(Poller::Options{config.poll.interval}, source_factory(config), store);
+  std::unique_ptr<WebServer> server;
+  try {
+    server = std::make_unique<WebServer>(
+        WebServer::Options{config.web.listen_address, config.web.telemetry_path, build::kVersion},
+        [&store] { return store.exposition(); },
+        [&store] { return store.snapshot()->first_poll_done; });
+  } catch (const std::exception& error) {
+    log::error("cannot start the web server", {{"error", error.what()}});
+    return kExitConfig;
+  }
+  log::info("listening", {{"address", config.web.listen_address},
+                          {"telemetry_path", config.web.telemetry_path}});
+
+  std::jthread poll_thread([&poller](std::stop_token stop) { poller.run(stop); });
+
+  for (;;) {
+    int received = 0;
+    if (sigwait(&signals, &received) != 0) continue;
+    if (received == SIGHUP) {
+      log::warn("SIGHUP received; reloading is not supported yet, restart to apply changes");
+      continue;
+    }
+    log::info("shutting down", {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"}});
+    break;
+  }
+  poll_thread.request_stop();
+  poll_thread.join();
+  server.reset();
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace scalr_usage
+
+int main(int argc, char** argv) {
+  using scalr_usage::CliOptions;
+  CliOptions options;
+  try {
+    options = scalr_usage::parse_cli(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const scalr_usage::CliError& error) {
+    std::fprintf(stderr, "scalr-usage-exporter: %s\nTry 'scalr-usage-exporter --help'.\n",
+                 error.what());
+    return scalr_usage::kExitUsage;
+  }
+  switch (options.command) {
+    case CliOptions::Command::help:
+      std::fputs(scalr_usage::usage_text().c_str(), stdout);
+      return 0;
+    case CliOptions::Command::version:
+      std::printf("scalr-usage-exporter, version %s (revision %s)\n", scalr_usage::build::kVersion,
+                  scalr_usage::build::kRevision);
+      return 0;
+    default:
+      break;
+  }
+  try {
+    return scalr_usage::run(options);
+  } catch (const std::exception& error) {
+    scalr_usage::log::error("fatal error", {{"error", error.what()}});
+    return 1;
+  }
+}
