@@ -1,5 +1,6 @@
 #pragma once
-// Command-line flags, in the style of Prometheus exporters (--config.file=PATH, --web.listen-address=...).
+// Command-line flags, in the style of Prometheus exporters (--config.file=PATH,
+// --web.listen-address=...).
 
 #include <optional>
 #include <stdexcept>

@@ -153,6 +153,9 @@ struct Mutation {
   std::string message;
 };
 
+// Keeps test listings (and ctest names) readable instead of a hex dump of the struct.
+void PrintTo(const Mutation& mutation, std::ostream* out) { *out << mutation.name; }
+
 class JsonApiRejects : public ::testing::TestWithParam<Mutation> {};
 
 TEST_P(JsonApiRejects, NamesThePathThatIsWrong) {
