@@ -32,6 +32,12 @@ def current_period(samples, account):
     return to_date(start), to_date(end)
 
 
+def values_by(samples, name, *label_names):
+    """{(label values...): value} of every series of one family."""
+    return {tuple(dict(labels)[n] for n in label_names): value
+            for (family, labels), value in samples.items() if family == name}
+
+
 def wait_all_up(exporter, accounts, timeout=20):
     def all_up():
         samples = exporter.metrics()
@@ -54,19 +60,11 @@ def assert_matches_sample_data(samples, accounts):
         assert sample_value(samples, "scalr_account_run_seconds_total", account_id=account) == \
             expected.accounts[account].seconds, account
 
-    got_env = {(dict(labels)["account_id"], dict(labels)["environment_id"]): value
-               for (name, labels), value in samples.items() if name == "scalr_environment_runs_total"}
-    assert got_env == {key: usage.runs for key, usage in expected.environments.items()}
-    got_env_seconds = {(dict(l)["account_id"], dict(l)["environment_id"]): v
-                       for (n, l), v in samples.items() if n == "scalr_environment_run_seconds_total"}
-    assert got_env_seconds == {key: usage.seconds for key, usage in expected.environments.items()}
-
-    got_ws = {(dict(l)["account_id"], dict(l)["workspace_id"]): v
-              for (n, l), v in samples.items() if n == "scalr_workspace_runs_total"}
-    assert got_ws == {key: usage.runs for key, usage in expected.workspaces.items()}
-    got_ws_seconds = {(dict(l)["account_id"], dict(l)["workspace_id"]): v
-                      for (n, l), v in samples.items() if n == "scalr_workspace_run_seconds_total"}
-    assert got_ws_seconds == {key: usage.seconds for key, usage in expected.workspaces.items()}
+    for level, key_label, wanted in (("environment", "environment_id", expected.environments),
+                                      ("workspace", "workspace_id", expected.workspaces)):
+        for suffix, field in (("runs_total", "runs"), ("run_seconds_total", "seconds")):
+            got = values_by(samples, f"scalr_{level}_{suffix}", "account_id", key_label)
+            assert got == {key: getattr(usage, field) for key, usage in wanted.items()}, level
 
     # Names (the hostile ones included) survive escaping and parsing; a null name is "".
     for (name, labels), _ in samples.items():
