@@ -1,1 +1,197 @@
-// placeholder: implemented in a later step
+// FinOps FOCUS 1.2 cost and usage rows, as CSV (RFC 4180, same quoting and formula guard as the
+// CSV report).
+//
+// Granularity. FOCUS wants one row per charge with the finest charge period the provider has. The
+// model has per-day figures only for the whole account and per-workspace figures only for the whole
+// period, so splitting a workspace's runs over days would be invented data. One row per workspace
+// per billing period is what the data supports: ChargePeriodStart/End = BillingPeriodStart/End =
+// the report period, [start, end) in UTC. Workspaces without any runs or run time have no charge
+// and no row. When the account total exceeds the sum of its workspaces (Scalr's account figure
+// also counts workspaces deleted since), the difference is one more row without a resource, so
+// that ConsumedQuantity adds up to the account's runs and the overage has somewhere to go.
+//
+// Costs. Runs are the unit (ConsumedUnit = PricingUnit = "Runs", quantities = runs). With a plan,
+// the included runs are prepaid and only runs beyond them are billed, at overage_price per run:
+//  - ListUnitPrice = ContractedUnitPrice = overage_price, and ListCost = ContractedCost =
+//    runs * price (rounded to cents per row), as FOCUS requires (ListUnitPrice x PricingQuantity;
+//    no negotiated terms, so contracted = list). This is what the runs would cost without the plan.
+//  - BilledCost = EffectiveCost = the row's part of the account's overage cost. The overage is a
+//    property of the account (runs over the plan), not of any workspace, so it is allocated to the
+//    rows in proportion to their runs. Rounding each row's share to cents would make the column
+//    sum differ from the invoice by a few cents; instead the allocation is done in integer cents
+//    with the largest remainder method (allocate_largest_remainder), which gives every row its
+//    floor share and hands the leftover cents to the largest fractional parts, so BilledCost sums
+//    exactly to the account's overage cost and no row is off by a cent or more.
+//  - The plan's own fee is not known to the exporter and has no row.
+// Without a plan every cost and unit price is 0: there is no price to apply.
+//
+// Columns: the FOCUS columns in alphabetical order, then custom ones, all prefixed x_ as FOCUS
+// requires of provider-specific columns. Nulls are empty fields.
+
+#include <array>
+#include <string_view>
+
+#include "reports/render.h"
+#include "reports/render_util.h"
+
+namespace scalr_usage {
+
+using namespace render_detail;
+
+namespace {
+
+constexpr std::array<std::string_view, 40> kColumns = {"BilledCost",
+                                                       "BillingAccountId",
+                                                       "BillingAccountName",
+                                                       "BillingCurrency",
+                                                       "BillingPeriodEnd",
+                                                       "BillingPeriodStart",
+                                                       "ChargeCategory",
+                                                       "ChargeClass",
+                                                       "ChargeDescription",
+                                                       "ChargeFrequency",
+                                                       "ChargePeriodEnd",
+                                                       "ChargePeriodStart",
+                                                       "ConsumedQuantity",
+                                                       "ConsumedUnit",
+                                                       "ContractedCost",
+                                                       "ContractedUnitPrice",
+                                                       "EffectiveCost",
+                                                       "InvoiceIssuerName",
+                                                       "ListCost",
+                                                       "ListUnitPrice",
+                                                       "PricingCategory",
+                                                       "PricingQuantity",
+                                                       "PricingUnit",
+                                                       "ProviderName",
+                                                       "PublisherName",
+                                                       "ResourceId",
+                                                       "ResourceName",
+                                                       "ResourceType",
+                                                       "ServiceCategory",
+                                                       "ServiceName",
+                                                       "ServiceSubcategory",
+                                                       "SubAccountId",
+                                                       "SubAccountName",
+                                                       "x_AccountIncludedRuns",
+                                                       "x_AccountRunsOverPlan",
+                                                       "x_CostAllocationMethod",
+                                                       "x_EnvironmentId",
+                                                       "x_EnvironmentName",
+                                                       "x_RunHours",
+                                                       "x_RunSeconds"};
+
+// One charge row before money: a workspace, or the account's unattributed remainder.
+struct Charge {
+  std::string workspace_id;  // empty for the remainder
+  std::string workspace_name;
+  std::string environment_id;
+  std::string environment_name;
+  UsageCounts usage;
+};
+
+std::vector<Charge> charges_of(const AccountReport& account) {
+  std::vector<Charge> charges;
+  UsageCounts attributed;
+  for (const WorkspaceRow& ws : account.workspaces) {
+    attributed += ws.usage;
+    if (ws.usage.runs == 0 && ws.usage.run_seconds == 0) continue;
+    charges.push_back(Charge{ws.id, ws.name, ws.environment_id.value_or(""),
+                             ws.environment_name.value_or(""), ws.usage});
+  }
+  const UsageCounts rest{
+      account.total.runs > attributed.runs ? account.total.runs - attributed.runs : 0,
+      account.total.run_seconds > attributed.run_seconds
+          ? account.total.run_seconds - attributed.run_seconds
+          : 0};
+  if (rest.runs > 0 || rest.run_seconds > 0) charges.push_back(Charge{"", "", "", "", rest});
+  return charges;
+}
+
+std::string description(const AccountReport& account, const Charge& charge) {
+  std::string text = charge.workspace_id.empty()
+                         ? "Scalr runs not attributed to a workspace (e.g. deleted workspaces)"
+                         : "Scalr runs of the workspace";
+  if (account.plan) {
+    text += "; " + std::to_string(account.plan->included_runs) + " runs included per period, " +
+            decimal_micros(account.plan->overage_price_micros) + " " + account.plan->currency +
+            " per run beyond; the account's overage cost is allocated to workspaces by runs";
+  } else {
+    text += "; no billing plan configured, costs not computed";
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string render_focus(const Report& report) {
+  std::vector<std::string> header;
+  for (const std::string_view name : kColumns) header.push_back(csv_field(name));
+  std::string out = csv_row(header);
+
+  for (const AccountReport* account : accounts_by_id(report)) {
+    const std::vector<Charge> charges = charges_of(*account);
+    const std::uint64_t price = account->plan ? account->plan->overage_price_micros : 0;
+    const std::uint64_t overage = account->plan ? account->plan->overage_cost_cents : 0;
+    const std::string currency = account->plan ? account->plan->currency : report.plan.currency;
+
+    std::vector<std::uint64_t> weights;
+    for (const Charge& charge : charges) weights.push_back(charge.usage.runs);
+    // Overage > 0 means runs > included >= 1, so some row has runs and the weights are not all 0.
+    const std::vector<std::uint64_t> billed = allocate_largest_remainder(overage, weights);
+
+    const std::string start = format_rfc3339(account->period.start);
+    const std::string end = format_rfc3339(account->period.end);
+    for (std::size_t i = 0; i < charges.size(); ++i) {
+      const Charge& c = charges[i];
+      const std::string runs = std::to_string(c.usage.runs);
+      const std::string list_cost = money(cost_cents(c.usage.runs, price));
+      const bool resource = !c.workspace_id.empty();
+      out += csv_row({
+          money(billed[i]),                                              // BilledCost
+          csv_text(account->account_id),                                 // BillingAccountId
+          csv_text(account->account_id),                                 // BillingAccountName
+          csv_text(currency),                                            // BillingCurrency
+          end,                                                           // BillingPeriodEnd
+          start,                                                         // BillingPeriodStart
+          "Usage",                                                       // ChargeCategory
+          "",                                                            // ChargeClass
+          csv_text(description(*account, c)),                            // ChargeDescription
+          "Usage-Based",                                                 // ChargeFrequency
+          end,                                                           // ChargePeriodEnd
+          start,                                                         // ChargePeriodStart
+          runs,                                                          // ConsumedQuantity
+          "Runs",                                                        // ConsumedUnit
+          list_cost,                                                     // ContractedCost
+          decimal_micros(price),                                         // ContractedUnitPrice
+          money(billed[i]),                                              // EffectiveCost
+          "Scalr",                                                       // InvoiceIssuerName
+          list_cost,                                                     // ListCost
+          decimal_micros(price),                                         // ListUnitPrice
+          "Standard",                                                    // PricingCategory
+          runs,                                                          // PricingQuantity
+          "Runs",                                                        // PricingUnit
+          "Scalr",                                                       // ProviderName
+          "Scalr",                                                       // PublisherName
+          csv_text(c.workspace_id),                                      // ResourceId
+          csv_text(c.workspace_name),                                    // ResourceName
+          resource ? "Workspace" : "",                                   // ResourceType
+          "Developer Tools",                                             // ServiceCategory
+          "Scalr",                                                       // ServiceName
+          "Continuous Integration and Deployment",                       // ServiceSubcategory
+          csv_text(c.environment_id),                                    // SubAccountId
+          csv_text(c.environment_id.empty() ? "" : c.environment_name),  // SubAccountName
+          account->plan ? std::to_string(account->plan->included_runs) : "",
+          account->plan ? std::to_string(account->plan->runs_over_plan) : "",
+          account->plan ? "ProportionalToRunsLargestRemainderCents" : "None",
+          csv_text(c.environment_id),
+          csv_text(c.environment_name),
+          fixed(static_cast<double>(c.usage.run_seconds) / 3600, 4),
+          std::to_string(c.usage.run_seconds),
+      });
+    }
+  }
+  return out;
+}
+
+}  // namespace scalr_usage
