@@ -1,0 +1,173 @@
+"""The Grafana dashboard (grafana/dashboards/scalr-usage.json) and the Prometheus rules
+(prometheus/rules.yml) as data, for tests that check or run their queries.
+
+    load_dashboard(path=None) -> dict
+    panels(dashboard) -> every panel, rows' nested panels included, in order
+    expressions(dashboard=None) -> [Expression(panel, ref_id, expr, instant, interval)], raw
+    substitute(expr, values=None) -> expr with Grafana's variables replaced, e.g.
+        $account -> ".*" (DEFAULT_VALUES; values overrides, e.g. {"account": "acc-1"})
+    substituted_expressions(values=None, dashboard=None) -> expressions() after substitute(),
+        ready for a Prometheus query (the later end-to-end test runs each against a real server)
+    variable_queries(dashboard=None) -> {name: query} of the query variables
+    metric_names(expr) -> the metric (and recording rule) names a PromQL expression selects
+    label_values_metric(query) -> the series selector of a label_values(...) variable query
+    exporter_metric_names() -> every name in metrics/names.h plus the ones still to come
+    rule_groups(path=None) / recorded_names() / rule_expressions() -> prometheus/rules.yml (needs
+        PyYAML, python3-yaml)
+
+Standard library only, except the rules functions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import NamedTuple, Optional
+
+from helpers import REPO_ROOT
+
+DASHBOARD_PATH = REPO_ROOT / "grafana" / "dashboards" / "scalr-usage.json"
+RULES_PATH = REPO_ROOT / "prometheus" / "rules.yml"
+NAMES_HEADER = REPO_ROOT / "metrics" / "names.h"
+
+# Metrics the exporter exposes besides those in metrics/names.h: scalr_account_included_runs
+# (billing.included_runs) is on its way; scalr_exporter_source_up is listed in case names.h moves.
+EXTRA_EXPORTER_METRICS = frozenset({"scalr_account_included_runs", "scalr_exporter_source_up"})
+
+# What Grafana would put in place of each variable: every value ("All" is ".*" in this dashboard)
+# and fixed intervals.
+DEFAULT_VALUES = {
+    "account": ".*",
+    "environment": ".*",
+    "workspace": ".*",
+    "__rate_interval": "1m",
+    "__interval": "1m",
+    "__interval_ms": "60000",
+    "__range": "1h",
+    "__range_s": "3600",
+    "__range_ms": "3600000",
+}
+
+
+class Expression(NamedTuple):
+    panel: str  # the panel's title
+    ref_id: str
+    expr: str
+    instant: bool  # an instant query (stat, bar gauge, table) rather than a range query
+    interval: Optional[str]  # the target's or panel's minimum step, e.g. "1d"
+
+
+def load_dashboard(path: Optional[Path] = None) -> dict:
+    return json.loads(Path(path or DASHBOARD_PATH).read_text(encoding="utf-8"))
+
+
+def panels(dashboard: dict) -> list:
+    out = []
+    for p in dashboard.get("panels", []):
+        out.append(p)
+        out.extend(p.get("panels", []))  # a collapsed row keeps its panels inside
+    return out
+
+
+def expressions(dashboard: Optional[dict] = None) -> list:
+    dashboard = dashboard if dashboard is not None else load_dashboard()
+    out = []
+    for p in panels(dashboard):
+        for t in p.get("targets", []):
+            if "expr" in t:
+                out.append(Expression(p.get("title", ""), t.get("refId", ""), t["expr"],
+                                      bool(t.get("instant")) and not t.get("range", False),
+                                      t.get("interval") or p.get("interval")))
+    return out
+
+
+# $name, ${name}, ${name:format}, [[name]]; not $1 (a label_replace() back-reference).
+_VARIABLE = re.compile(r"\$\{([A-Za-z_]\w*)(?::[^}]*)?\}|\[\[([A-Za-z_]\w*)(?::[^\]]*)?\]\]"
+                       r"|\$([A-Za-z_]\w*)")
+
+
+def substitute(expr: str, values: Optional[dict] = None) -> str:
+    """Replaces $name, ${name}, ${name:format} and [[name]]; a variable without a value is a
+    KeyError, so a query using an undefined variable does not pass unnoticed."""
+    table = dict(DEFAULT_VALUES, **(values or {}))
+
+    def repl(m):
+        name = m.group(1) or m.group(2) or m.group(3)
+        if name not in table:
+            raise KeyError(f"no value for dashboard variable ${name} in {expr!r}")
+        return table[name]
+
+    return _VARIABLE.sub(repl, expr)
+
+
+def substituted_expressions(values: Optional[dict] = None,
+                            dashboard: Optional[dict] = None) -> list:
+    return [e._replace(expr=substitute(e.expr, values)) for e in expressions(dashboard)]
+
+
+def variable_queries(dashboard: Optional[dict] = None) -> dict:
+    dashboard = dashboard if dashboard is not None else load_dashboard()
+    out = {}
+    for v in dashboard.get("templating", {}).get("list", []):
+        if v.get("type") == "query":
+            q = v.get("query")
+            out[v["name"]] = q.get("query", "") if isinstance(q, dict) else (q or "")
+    return out
+
+
+def label_values_metric(query: str) -> str:
+    """'label_values(m{a=~"$x"}, label)' -> 'm{a=~"$x"}'."""
+    m = re.fullmatch(r"\s*label_values\s*\((.*),\s*(\w+)\s*\)\s*", query, re.S)
+    if not m:
+        raise ValueError(f"not a label_values(series, label) query: {query!r}")
+    return m.group(1)
+
+
+# ---- PromQL names ------------------------------------------------------------------------------
+
+_KEYWORDS = frozenset({"and", "or", "unless", "bool", "by", "without", "on", "ignoring",
+                       "group_left", "group_right", "offset", "inf", "nan"})
+
+
+def metric_names(expr: str) -> set:
+    """The metric names an expression selects: identifiers that are not functions, aggregations,
+    keywords, label names or parts of strings, numbers and durations. Good enough for the
+    dashboard's and the rules' PromQL (it is no parser: promtool checks the syntax)."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`', '""', expr)  # strings
+    text = re.sub(r"#[^\n]*", "", text)  # comments
+    text = re.sub(r"\{[^}]*\}", "", text)  # label matchers
+    text = re.sub(r"\[[^\]]*\]", "", text)  # ranges and subqueries
+    text = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    text = re.sub(r"\boffset\s+-?[\w.]+", " ", text)
+    text = re.sub(r"@\s*[\d.]+", " ", text)
+    names = set()
+    for m in re.finditer(r"(?<![\w:.])([A-Za-z_:][\w:]*)", text):
+        name = m.group(1)
+        if name.lower() in _KEYWORDS or re.match(r"\s*\(", text[m.end():]):
+            continue
+        names.add(name)
+    return names
+
+
+def exporter_metric_names() -> set:
+    """Every "scalr_..." string literal of metrics/names.h, plus EXTRA_EXPORTER_METRICS."""
+    header = NAMES_HEADER.read_text(encoding="utf-8")
+    names = set(re.findall(r'"(scalr_[a-z0-9_]+)"', header))
+    return names | EXTRA_EXPORTER_METRICS
+
+
+# ---- prometheus/rules.yml ----------------------------------------------------------------------
+
+def rule_groups(path: Optional[Path] = None) -> list:
+    import yaml  # python3-yaml
+    return yaml.safe_load(Path(path or RULES_PATH).read_text(encoding="utf-8"))["groups"]
+
+
+def recorded_names(path: Optional[Path] = None) -> set:
+    return {r["record"] for g in rule_groups(path) for r in g["rules"] if "record" in r}
+
+
+def rule_expressions(path: Optional[Path] = None) -> dict:
+    """{record or alert name: expr}."""
+    return {r.get("record") or r["alert"]: r["expr"] for g in rule_groups(path) for r in g["rules"]}
