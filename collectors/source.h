@@ -1,5 +1,5 @@
 #pragma once
-// The one small interface every usage source implements (Scalr API today, PostgreSQL next).
+// The one small interface every usage source implements (the Scalr API, PostgreSQL).
 // Error boundary: sources throw SourceError; the poller (daemon/poller.cpp) and the report runner
 // catch it per account, count it under its reason and keep the last good values.
 
@@ -63,6 +63,11 @@ class UsageSource {
 
   // The accounts this source reports on for the period. Throws SourceError.
   virtual std::vector<std::string> accounts(const Period& period, std::stop_token stop) = 0;
+
+  // The accounts the configuration names, known without asking the source. The poller exposes
+  // them from the start, so when accounts() fails (a database down since start) each still shows
+  // scalr_up 0 and counts the error. Empty when the source discovers its accounts.
+  virtual std::vector<std::string> configured_accounts() const { return {}; }
 
   // All usage of one account for the period, complete or not at all. Throws SourceError;
   // throws SourceError(cancelled) promptly once stop is requested.

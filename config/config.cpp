@@ -14,6 +14,7 @@
 #include <set>
 #include <system_error>
 
+#include "config/dsn.h"
 #include "config/duration.h"
 
 namespace scalr_usage {
@@ -27,6 +28,7 @@ constexpr std::size_t kMaxConfigBytes = 1 << 20;
 constexpr std::size_t kMaxTokenBytes = 64 << 10;
 
 constexpr std::string_view kTokenEnv = "SCALR_TOKEN";
+constexpr std::string_view kDsnEnv = "SCALR_USAGE_PG_DSN";
 constexpr std::string_view kApiSuffix = "/api/iacp/v3";
 
 [[noreturn]] void fail(std::string_view key_path, std::string_view message) {
@@ -142,6 +144,18 @@ class Value {
     fail("want " + std::string(wanted) + ", got " + std::string(node_kind(node_)));
   }
 
+  // A scalar that may span lines (an SQL query); tabs and line breaks are its only control
+  // characters.
+  std::string multiline_text(std::string_view wanted) const {
+    if (!node_.IsScalar()) fail_type(wanted);
+    const std::string& value = node_.Scalar();
+    if (std::any_of(value.begin(), value.end(),
+                    [](char c) { return is_control(c) && c != '\n' && c != '\r' && c != '\t'; })) {
+      fail("want " + std::string(wanted) + " without control characters");
+    }
+    return value;
+  }
+
   // A scalar on one line; `wanted` describes the expected value for the error message.
   std::string text(std::string_view wanted) const {
     if (!node_.IsScalar()) fail_type(wanted);
@@ -186,10 +200,12 @@ class Value {
     return value;
   }
 
-  // A non-empty list of distinct, non-empty strings without whitespace.
-  std::vector<std::string> unique_words(std::string_view wanted) const {
+  // A list of distinct, non-empty strings without whitespace; non-empty unless allow_empty.
+  std::vector<std::string> unique_words(std::string_view wanted, bool allow_empty = false) const {
     if (!node_.IsSequence()) fail_type(wanted);
-    if (node_.size() == 0) fail("want " + std::string(wanted) + ", got an empty list");
+    if (node_.size() == 0 && !allow_empty) {
+      fail("want " + std::string(wanted) + ", got an empty list");
+    }
     std::vector<std::string> words;
     for (std::size_t index = 0; index < node_.size(); ++index) {
       const Value item(node_[index], path_ + "[" + std::to_string(index) + "]");
@@ -325,10 +341,90 @@ std::string telemetry_path(const std::string& path) {
 }
 
 std::string source(const std::string& name) {
-  if (name == "scalr_api") return name;
-  if (name == "postgres")
-    throw std::invalid_argument("\"postgres\" is not supported yet (want scalr_api)");
-  throw std::invalid_argument("unknown source " + quote_for_message(name) + " (want scalr_api)");
+  if (name == "scalr_api" || name == "postgres") return name;
+  throw std::invalid_argument("unknown source " + quote_for_message(name) +
+                              " (want scalr_api or postgres)");
+}
+
+// The query without its statement terminator. It is wrapped as a subquery
+// (collectors/postgres/queries.h), where a ';' would be a syntax error, and people paste queries
+// from psql with one, often followed by a comment. This knows just enough SQL lexing (string
+// literals, quoted identifiers, dollar quotes, comments) to tell a terminating ';' from one inside
+// a string; more SQL after it means several statements, which cannot run as one query.
+std::string sql_query(const std::string& text) {
+  const std::string_view sql = text;
+  const std::size_t n = sql.size();
+  const auto identifier_char = [](char c) {
+    return is_alnum(c) || c == '_' || c == '$' || static_cast<unsigned char>(c) >= 0x80;
+  };
+  std::optional<std::size_t> terminator;  // the first ';' outside literals and comments
+  std::size_t i = 0;
+  while (i < n) {
+    const char c = sql[i];
+    if (sql.substr(i, 2) == "--") {
+      i = std::min(sql.find('\n', i), n);
+      continue;
+    }
+    if (sql.substr(i, 2) == "/*") {  // block comments nest in PostgreSQL
+      int depth = 1;
+      for (i += 2; i < n && depth > 0;) {
+        if (sql.substr(i, 2) == "/*") {
+          ++depth;
+          i += 2;
+        } else if (sql.substr(i, 2) == "*/") {
+          --depth;
+          i += 2;
+        } else {
+          ++i;
+        }
+      }
+      continue;
+    }
+    if (terminator && !is_space(c) && c != ';') {
+      throw std::invalid_argument("want a single statement, got more SQL after its \";\"");
+    }
+    if (c == '\'') {
+      // E'...' strings take backslash escapes; in the others, '' is the only escape.
+      const bool escapes = i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') &&
+                           (i < 2 || !identifier_char(sql[i - 2]));
+      for (++i; i < n; ++i) {
+        if (escapes && sql[i] == '\\') {
+          ++i;
+        } else if (sql[i] == '\'') {
+          if (i + 1 < n && sql[i + 1] == '\'') {
+            ++i;
+          } else {
+            break;
+          }
+        }
+      }
+      ++i;
+      continue;
+    }
+    if (c == '"') {
+      i = std::min(sql.find('"', i + 1), n) + 1;
+      continue;
+    }
+    if (c == '$' && (i == 0 || !identifier_char(sql[i - 1]))) {
+      // $tag$...$tag$ (the tag may be empty); $1 is a parameter, not a quote.
+      std::size_t end = i + 1;
+      while (end < n && (is_alnum(sql[end]) || sql[end] == '_')) ++end;
+      const bool parameter = end > i + 1 && sql[i + 1] >= '0' && sql[i + 1] <= '9';
+      if (end < n && sql[end] == '$' && !parameter) {
+        const std::string_view tag = sql.substr(i, end - i + 1);
+        const std::size_t close = sql.find(tag, end + 1);
+        i = close == std::string_view::npos ? n : close + tag.size();
+        continue;
+      }
+    }
+    if (c == ';' && !terminator) terminator = i;
+    ++i;
+  }
+  const std::string_view query = trim(sql.substr(0, terminator.value_or(n)));
+  if (query.empty()) {
+    throw std::invalid_argument("must not be empty (leave the key out for the default query)");
+  }
+  return std::string(query);
 }
 
 // The URL is echoed only in parts: a query or user-info part might hold a credential.
@@ -425,6 +521,51 @@ void load_token(ScalrTarget& target, const std::optional<std::string>& token_fil
   target.token_origin = "env " + std::string(kTokenEnv);
 }
 
+// The DSN as configured, before it is read from a file or the environment.
+struct DsnSources {
+  std::optional<std::string> dsn;
+  std::optional<std::string> dsn_file;
+};
+
+// Takes the DSN from postgres.dsn, postgres.dsn_file or SCALR_USAGE_PG_DSN, first found wins, and
+// checks that libpq can parse it. No message ever shows the DSN's password.
+void load_dsn(PostgresConfig& postgres, const DsnSources& sources, const Environment& env) {
+  std::string raw;
+  std::string key = "postgres.dsn";
+  if (sources.dsn) {
+    raw = *sources.dsn;
+    postgres.dsn_origin = "postgres.dsn";
+  } else if (sources.dsn_file) {
+    key = "postgres.dsn_file";
+    raw = read_file_prefix(*sources.dsn_file, kMaxTokenBytes, key);
+    postgres.dsn_origin = "dsn_file " + shown_path(*sources.dsn_file);
+    if (raw.size() > kMaxTokenBytes) {
+      fail(key, shown_path(*sources.dsn_file) + " is larger than 64 KiB; is it the DSN file?");
+    }
+  } else if (const auto from_env = env.find(std::string(kDsnEnv)); from_env != env.end()) {
+    raw = from_env->second;
+    postgres.dsn_origin = "env " + std::string(kDsnEnv);
+  } else {
+    fail(key, "required: set postgres.dsn, postgres.dsn_file or " + std::string(kDsnEnv));
+  }
+  // Line breaks separate key=value pairs like spaces do, so a DSN file may use several lines.
+  const std::string dsn(trim(raw));
+  const std::string where = sources.dsn ? "" : " in " + postgres.dsn_origin;
+  if (dsn.empty()) fail(key, "no DSN: " + postgres.dsn_origin + " is empty");
+  if (std::any_of(dsn.begin(), dsn.end(), [](char c) { return is_control(c) && !is_space(c); })) {
+    fail(key, "DSN" + where + " contains control characters");
+  }
+  try {
+    parse_dsn(dsn);
+  } catch (const std::invalid_argument& error) {
+    // libpq's reason, already scrubbed of the password, on one line.
+    std::string reason = error.what();
+    std::replace_if(reason.begin(), reason.end(), is_control, ' ');
+    fail(key, "invalid connection string" + where + ": " + reason);
+  }
+  postgres.dsn = Secret(dsn);
+}
+
 YAML::Node load_document(const std::string& yaml_text) {
   std::vector<YAML::Node> documents;
   try {
@@ -481,6 +622,9 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
   std::optional<std::string> token_file;
   bool max_backoff_given = false;
   const milliseconds any_positive{1};
+  PostgresConfig postgres;
+  bool postgres_given = false;
+  DsnSources dsn_sources;
 
   root.walk({
       {"web",
@@ -543,6 +687,39 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
               }},
          });
        }},
+      {"postgres",
+       [&](const Value& section) {
+         postgres_given = true;
+         section.walk({
+             {"dsn", [&](const Value& v) { dsn_sources.dsn = v.text("a connection string"); }},
+             {"dsn_file",
+              [&](const Value& v) {
+                dsn_sources.dsn_file = v.parsed("a file path", non_empty_path);
+              }},
+             {"accounts",
+              [&](const Value& v) {
+                postgres.accounts = v.unique_words("a list of account IDs", /*allow_empty=*/true);
+              }},
+             {"query",
+              [&](const Value& v) {
+                const std::string text = v.multiline_text("an SQL query");
+                try {
+                  postgres.query = sql_query(text);
+                } catch (const std::invalid_argument& error) {
+                  v.fail(error.what());
+                }
+              }},
+             {"statement_timeout",
+              [&](const Value& v) {
+                postgres.statement_timeout = v.duration(any_positive);
+                // PostgreSQL keeps statement_timeout as an int of milliseconds.
+                if (postgres.statement_timeout.count() > std::numeric_limits<int>::max()) {
+                  v.fail("must be at most " +
+                         format_duration(milliseconds{std::numeric_limits<int>::max()}));
+                }
+              }},
+         });
+       }},
       {"poll",
        [&](const Value& poll) {
          poll.walk({
@@ -551,6 +728,15 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
          });
        }},
   });
+
+  if (config.source == "postgres") {
+    if (!postgres_given) {
+      fail("postgres", "required with source: postgres (at least postgres.dsn)");
+    }
+    load_dsn(postgres, dsn_sources, env);
+    config.postgres = std::move(postgres);
+    return config;
+  }
 
   if (!scalr_given) fail("scalr", "required (the Scalr URL, token and accounts to poll)");
   if (target.url.empty()) fail("scalr.url", "required (e.g. https://example.scalr.io)");

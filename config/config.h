@@ -62,14 +62,32 @@ struct ScalrTarget {
   RetryConfig retry;
 };
 
+// The PostgreSQL source: a database holding Scalr run history (etc/postgres/schema.sql, or any
+// schema a custom query reads). Set only when `source: postgres`.
+struct PostgresConfig {
+  // libpq connection string, key=value or URI form; may hold a password, so print only
+  // redact_dsn(dsn.reveal()) (config/dsn.h).
+  Secret dsn;
+  // Where the DSN came from, safe to log: "postgres.dsn", "dsn_file /x" or "env
+  // SCALR_USAGE_PG_DSN".
+  std::string dsn_origin;
+  // Only these accounts; empty: every account the query returns.
+  std::vector<std::string> accounts;
+  // Custom query ($1 period start, $2 period end, both timestamptz); empty: the default query of
+  // collectors/postgres/queries.h. Trailing semicolons are removed.
+  std::string query;
+  std::chrono::milliseconds statement_timeout{30000};  // per poll, server side
+};
+
 struct PollConfig {
   std::chrono::milliseconds interval{std::chrono::minutes{5}};
 };
 
 struct Config {
   WebConfig web;
-  std::string source = "scalr_api";  // scalr_api (postgres comes with its own issue)
-  std::vector<ScalrTarget> scalr_targets;
+  std::string source = "scalr_api";        // scalr_api | postgres
+  std::vector<ScalrTarget> scalr_targets;  // filled when source is scalr_api
+  std::optional<PostgresConfig> postgres;  // set when source is postgres
   PollConfig poll;
 };
 
@@ -78,8 +96,9 @@ using Environment = std::map<std::string, std::string>;
 Environment process_environment();
 
 // Reads and validates the YAML file. Throws ConfigError (one line, key path first).
-// Reads the token file (or SCALR_TOKEN from env) so a missing or unreadable token fails here,
-// before anything starts.
+// Reads the token file (or SCALR_TOKEN from env), and for the postgres source the DSN (dsn_file or
+// SCALR_USAGE_PG_DSN), so a missing or unreadable secret fails here, before anything starts. The
+// section of the source not selected is checked for unknown keys and value types only.
 Config load_config(const std::string& path, const Environment& env);
 Config parse_config(const std::string& yaml_text, const Environment& env);
 

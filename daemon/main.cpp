@@ -10,8 +10,10 @@
 #include <thread>
 #include <vector>
 
+#include "collectors/postgres/postgres_source.h"
 #include "collectors/scalr_api/scalr_api_source.h"
 #include "config/config.h"
+#include "config/dsn.h"
 #include "config/duration.h"
 #include "daemon/cli.h"
 #include "daemon/poller.h"
@@ -45,10 +47,58 @@ sigset_t block_shutdown_signals() {
   return signals;
 }
 
+// The PostgreSQL source's startup check. A query that cannot work is a configuration error
+// (ConfigError propagates); a database that cannot be asked yet is not, as the poller keeps trying.
+// Returns the reason the query could not be checked, empty when it was.
+std::string check_postgres_query(PostgresSource& source) {
+  try {
+    source.check_query({});
+    return "";
+  } catch (const SourceError& error) {
+    return error.what();
+  }
+}
+
 Poller::SourceFactory source_factory(const Config& config) {
+  if (config.postgres) {
+    return [postgres = *config.postgres](RequestObserver&) -> std::unique_ptr<UsageSource> {
+      auto source = std::make_unique<PostgresSource>(postgres);
+      if (const std::string unchecked = check_postgres_query(*source); !unchecked.empty()) {
+        log::warn("cannot check postgres.query at start; polling will keep trying",
+                  {{"error", unchecked}});
+      }
+      return source;
+    };
+  }
   return [target = config.scalr_targets.at(0)](RequestObserver& observer) {
     return std::make_unique<ScalrApiSource>(target, &observer);
   };
+}
+
+void log_start(const Config& config) {
+  const std::string interval = format_duration(config.poll.interval);
+  if (config.postgres) {
+    const PostgresConfig& postgres = *config.postgres;
+    log::info("starting scalr-usage-exporter",
+              {{"version", build::kVersion},
+               {"revision", build::kRevision},
+               {"source", config.source},
+               {"dsn", redact_dsn(postgres.dsn.reveal())},
+               {"dsn_origin", postgres.dsn_origin},
+               {"accounts", postgres.accounts.empty() ? "all" : join(postgres.accounts)},
+               {"query", postgres.query.empty() ? "default" : "custom"},
+               {"statement_timeout", format_duration(postgres.statement_timeout)},
+               {"poll_interval", interval}});
+    return;
+  }
+  const ScalrTarget& target = config.scalr_targets.at(0);
+  log::info("starting scalr-usage-exporter", {{"version", build::kVersion},
+                                              {"revision", build::kRevision},
+                                              {"source", config.source},
+                                              {"url", target.url},
+                                              {"accounts", join(target.accounts)},
+                                              {"token", target.token_origin},
+                                              {"poll_interval", interval}});
 }
 
 int run(const CliOptions& options) {
@@ -65,24 +115,37 @@ int run(const CliOptions& options) {
     return kExitConfig;
   }
   if (options.command == CliOptions::Command::check_config) {
+    // The postgres source's query is part of the configuration, so it is checked too when the
+    // database answers; a database that does not is reported but is no configuration error.
+    if (config.postgres) {
+      try {
+        PostgresSource source(*config.postgres);
+        if (const std::string unchecked = check_postgres_query(source); !unchecked.empty()) {
+          std::fprintf(stderr, "warning: postgres.query not checked: %s\n", unchecked.c_str());
+        }
+      } catch (const ConfigError& error) {
+        std::fprintf(stderr, "%s\n", error.what());
+        return kExitConfig;
+      }
+    }
     std::printf("%s: configuration is valid\n", options.config_file.c_str());
     return 0;
   }
   if (options.listen_address) config.web.listen_address = *options.listen_address;
 
   const sigset_t signals = block_shutdown_signals();
-  const ScalrTarget& target = config.scalr_targets.at(0);
-  log::info("starting scalr-usage-exporter",
-            {{"version", build::kVersion},
-             {"revision", build::kRevision},
-             {"source", config.source},
-             {"url", target.url},
-             {"accounts", join(target.accounts)},
-             {"token", target.token_origin},
-             {"poll_interval", format_duration(config.poll.interval)}});
+  log_start(config);
 
   SnapshotStore store(BuildInfo{build::kVersion, build::kRevision});
-  Poller poller(Poller::Options{config.poll.interval}, source_factory(config), store);
+  std::unique_ptr<Poller> poller;
+  try {
+    poller = std::make_unique<Poller>(Poller::Options{config.poll.interval}, source_factory(config),
+                                      store);
+  } catch (const ConfigError& error) {
+    // The postgres source's startup check found the query unusable: fail before listening.
+    log::error("invalid configuration", {{"file", options.config_file}, {"error", error.what()}});
+    return kExitConfig;
+  }
   std::unique_ptr<WebServer> server;
   try {
     server = std::make_unique<WebServer>(
@@ -96,7 +159,7 @@ int run(const CliOptions& options) {
   log::info("listening", {{"address", config.web.listen_address},
                           {"telemetry_path", config.web.telemetry_path}});
 
-  std::jthread poll_thread([&poller](std::stop_token stop) { poller.run(stop); });
+  std::jthread poll_thread([&poller](std::stop_token stop) { poller->run(stop); });
 
   for (;;) {
     int received = 0;

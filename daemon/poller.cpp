@@ -29,7 +29,13 @@ bool sleep_until(std::chrono::steady_clock::time_point deadline, std::stop_token
 }  // namespace
 
 Poller::Poller(Options options, const SourceFactory& make_source, SnapshotStore& store)
-    : options_(std::move(options)), store_(store), source_(make_source(*this)) {}
+    : options_(std::move(options)), store_(store), source_(make_source(*this)) {
+  // Known before the source is ever asked, so that a source that cannot even list its accounts
+  // (a database down since start) still shows each of them as down rather than nothing at all.
+  for (const std::string& account_id : source_->configured_accounts()) {
+    working_.accounts.try_emplace(account_id);
+  }
+}
 
 void Poller::on_response(int http_status) { ++working_.api_requests[http_status]; }
 
@@ -40,43 +46,69 @@ void Poller::publish() {
 
 void Poller::poll_once(std::stop_token stop) {
   const Period period = month_containing(std::chrono::floor<std::chrono::seconds>(options_.now()));
+  const auto listing_started = std::chrono::steady_clock::now();
   std::vector<std::string> accounts;
   try {
     accounts = source_->accounts(period, stop);
   } catch (const SourceError& error) {
     if (error.reason() == ErrorReason::cancelled) return;
     // Without the list, every account known so far failed this cycle.
+    const double listing_seconds = seconds_since(listing_started);
+    record_source_state(false, &error);
     for (const auto& [account_id, state] : working_.accounts) {
-      record_failure(account_id, error, 0.0);
+      record_failure(account_id, error, listing_seconds);
     }
     working_.first_poll_done = true;
     publish();
     return;
   }
+  // A source that reads every account at once (PostgreSQL) does its work while listing; that time
+  // belongs to each account's poll duration.
+  const double listing_seconds = seconds_since(listing_started);
 
   // Accounts no longer in the source's list leave the output.
   const std::set<std::string> wanted(accounts.begin(), accounts.end());
   std::erase_if(working_.accounts,
                 [&](const auto& entry) { return !wanted.contains(entry.first); });
 
+  bool any_fetched = false;
   for (const std::string& account_id : accounts) {
     if (stop.stop_requested()) return;
     const auto started = std::chrono::steady_clock::now();
     try {
       AccountUsage usage = source_->fetch(account_id, period, stop);
-      record_success(account_id, std::move(usage), seconds_since(started));
+      record_success(account_id, std::move(usage), listing_seconds + seconds_since(started));
+      any_fetched = true;
     } catch (const SourceError& error) {
       if (error.reason() == ErrorReason::cancelled) {
         publish();  // keep the request counts seen so far
         return;
       }
-      record_failure(account_id, error, seconds_since(started));
+      record_failure(account_id, error, listing_seconds + seconds_since(started));
     }
     publish();
   }
-  if (!working_.first_poll_done) {
-    working_.first_poll_done = true;
-    publish();
+  const bool source_up = accounts.empty() || any_fetched;
+  const bool changed = !working_.first_poll_done || working_.source_up != source_up;
+  record_source_state(source_up, nullptr);
+  working_.first_poll_done = true;
+  if (changed) publish();
+}
+
+void Poller::record_source_state(bool up, const SourceError* error) {
+  const std::optional<bool> before = working_.source_up;
+  working_.source_up = up;
+  if (error != nullptr) {
+    // Logged once per change of state, like account failures; with no account known yet (a source
+    // that discovers its accounts), this is the only line that tells.
+    const log::Fields fields{{"reason", to_string(error->reason())}, {"error", error->what()}};
+    if (before != false) {
+      log::error("cannot list accounts from the source", fields);
+    } else {
+      log::debug("cannot list accounts from the source again", fields);
+    }
+  } else if (up && before == false) {
+    log::info("source reachable again");
   }
 }
 

@@ -38,6 +38,7 @@ class Poller final : private RequestObserver {
   void record_success(const std::string& account_id, AccountUsage usage, double duration_seconds);
   void record_failure(const std::string& account_id, const SourceError& error,
                       double duration_seconds);
+  void record_source_state(bool up, const SourceError* error);
   void publish();
 
   const Options options_;

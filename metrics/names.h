@@ -13,6 +13,7 @@ inline constexpr const char* kWorkspaceRunSeconds = "scalr_workspace_run_seconds
 inline constexpr const char* kPeriodStart = "scalr_billing_period_start_timestamp_seconds";
 inline constexpr const char* kPeriodEnd = "scalr_billing_period_end_timestamp_seconds";
 inline constexpr const char* kUp = "scalr_up";
+inline constexpr const char* kSourceUp = "scalr_exporter_source_up";
 inline constexpr const char* kLastSuccess = "scalr_exporter_last_success_timestamp_seconds";
 inline constexpr const char* kLastPollDuration = "scalr_exporter_last_poll_duration_seconds";
 inline constexpr const char* kPollErrors = "scalr_exporter_poll_errors_total";

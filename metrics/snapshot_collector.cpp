@@ -104,6 +104,11 @@ std::vector<MetricFamily> collect_metrics(const Snapshot& snapshot, const BuildI
                              MetricType::Gauge);
   auto& up =
       out.add(kUp, "1 if the last poll of the account succeeded, 0 otherwise.", MetricType::Gauge);
+  auto& source_up =
+      out.add(kSourceUp,
+              "1 if the last poll cycle reached the usage source (it listed the "
+              "accounts and fetched at least one, or had none to fetch), 0 otherwise.",
+              MetricType::Gauge);
   auto& last_success = out.add(
       kLastSuccess, "Unix time of the last successful poll of the account.", MetricType::Gauge);
   auto& last_duration = out.add(
@@ -150,6 +155,7 @@ std::vector<MetricFamily> collect_metrics(const Snapshot& snapshot, const BuildI
       add_sample(ws_seconds, labels, static_cast<double>(ws.usage.run_seconds));
     }
   }
+  if (snapshot.source_up) add_sample(source_up, {}, *snapshot.source_up ? 1 : 0);
   for (const auto& [code, count] : snapshot.api_requests) {
     add_sample(api_requests, {{"code", std::to_string(code)}}, static_cast<double>(count));
   }

@@ -24,8 +24,11 @@ struct AccountState {
 };
 
 struct Snapshot {
-  std::uint64_t generation = 0;                  // strictly increasing per publication
-  bool first_poll_done = false;                  // every account was attempted at least once
+  std::uint64_t generation = 0;  // strictly increasing per publication
+  bool first_poll_done = false;  // every account was attempted at least once
+  // The last poll cycle reached the source: it listed the accounts and fetched at least one of them
+  // (or had none to fetch). Unset until the first cycle has tried.
+  std::optional<bool> source_up;
   std::map<std::string, AccountState> accounts;  // by account id
   // Monotonic since start: (account id, reason) -> count, and HTTP status code -> count.
   std::map<std::pair<std::string, std::string>, std::uint64_t> poll_errors;

@@ -1,1 +1,424 @@
-// placeholder: implemented in a later step
+#include "collectors/postgres/postgres_source.h"
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <utility>
+
+#include "collectors/postgres/queries.h"
+#include "config/duration.h"
+#include "model/period.h"
+#include "util/log.h"
+
+namespace scalr_usage {
+
+namespace {
+
+constexpr std::string_view kQueryKey = "postgres.query";
+constexpr std::string_view kQueryCanceled = "57014";  // statement_timeout, or a cancel request
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// libpq and the server write multi-line messages (a trailing newline, indented hints, "LINE 3:"
+// context with a caret); a log field and a one-line config error want them on one line.
+std::string one_line(std::string_view text) {
+  std::string out;
+  bool pending_space = false;
+  for (const char c : text) {
+    if (is_space(c)) {
+      pending_space = !out.empty();
+      continue;
+    }
+    if (pending_space) out += ' ';
+    pending_space = false;
+    out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c;
+  }
+  return out;
+}
+
+// The server's primary message ("ERROR:  relation \"x\" does not exist"), without the context
+// lines that quote the query back.
+std::string first_line(std::string_view text) {
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  return one_line(text.substr(0, text.find('\n')));
+}
+
+std::string join(const auto& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+// SQLSTATE class 42: the statement itself is wrong (syntax, unknown relation, column or function,
+// missing privilege). libpqxx 6 drops the code for some of these, so its exception types count too.
+bool is_statement_error(const pqxx::sql_error& error) {
+  return error.sqlstate().rfind("42", 0) == 0 ||
+         dynamic_cast<const pqxx::syntax_error*>(&error) != nullptr ||
+         dynamic_cast<const pqxx::undefined_table*>(&error) != nullptr ||
+         dynamic_cast<const pqxx::undefined_column*>(&error) != nullptr ||
+         dynamic_cast<const pqxx::undefined_function*>(&error) != nullptr ||
+         dynamic_cast<const pqxx::insufficient_privilege*>(&error) != nullptr;
+}
+
+// Server notices (warnings during a query) go to the debug log, scrubbed, rather than nowhere.
+class NoticeLogger final : public pqxx::errorhandler {
+ public:
+  NoticeLogger(pqxx::connection_base& connection, const DsnScrubber& scrub)
+      : pqxx::errorhandler(connection), scrub_(scrub) {}
+
+  bool operator()(const char message[]) noexcept override {
+    try {
+      log::debug("PostgreSQL notice", {{"message", scrub_(one_line(message))}});
+    } catch (...) {  // a notice must never take the poll down
+    }
+    return false;  // handled; no older handler needs it
+  }
+
+ private:
+  const DsnScrubber& scrub_;
+};
+
+std::vector<std::string> column_names(const pqxx::result& result) {
+  std::vector<std::string> names;
+  for (pqxx::row::size_type i = 0; i < result.columns(); ++i) {
+    names.emplace_back(result.column_name(i));
+  }
+  return names;
+}
+
+// Throws make_error(message) when a required column is missing or ambiguous.
+template <typename MakeError>
+void check_columns(const pqxx::result& result, MakeError make_error) {
+  const std::vector<std::string> names = column_names(result);
+  const std::vector<std::string> missing = missing_columns(names);
+  if (!missing.empty()) {
+    throw make_error(std::string(kQueryKey) + ": missing column(s) " + join(missing) +
+                     " (the query must return " + join(postgres_sql::kRequiredColumns) + ")");
+  }
+  for (const std::string_view column : postgres_sql::kRequiredColumns) {
+    const auto count = std::count(names.begin(), names.end(), column);
+    if (count > 1) {
+      throw make_error(std::string(kQueryKey) + ": column " + std::string(column) + " appears " +
+                       std::to_string(count) + " times");
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> parse_whole_number(std::string_view text) {
+  const std::size_t point = text.find('.');
+  const std::string_view whole = text.substr(0, point);
+  if (point != std::string_view::npos) {
+    const std::string_view fraction = text.substr(point + 1);
+    if (!std::all_of(fraction.begin(), fraction.end(), [](char c) { return c == '0'; })) {
+      return std::nullopt;
+    }
+  }
+  if (whole.empty() ||
+      !std::all_of(whole.begin(), whole.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  std::uint64_t value = 0;
+  const auto [end, error] = std::from_chars(whole.data(), whole.data() + whole.size(), value);
+  if (error != std::errc() || end != whole.data() + whole.size()) return std::nullopt;
+  return value;
+}
+
+std::vector<std::string> missing_columns(std::span<const std::string> columns) {
+  std::vector<std::string> missing;
+  for (const std::string_view required : postgres_sql::kRequiredColumns) {
+    if (std::find(columns.begin(), columns.end(), required) == columns.end()) {
+      missing.emplace_back(required);
+    }
+  }
+  return missing;
+}
+
+// The connection and its notice handler, which must go first: pqxx requires an errorhandler to be
+// unregistered before its connection closes, and members are destroyed in reverse order.
+struct PostgresSource::Connection {
+  Connection(const std::string& conninfo, const DsnScrubber& scrub)
+      : db(conninfo), notices(db, scrub) {
+    // pqxx 6 would otherwise reconnect by itself inside a later statement. With that off, the
+    // libpq handle stays the same from here to the destructor, which is what makes cancelling from
+    // the stopping thread safe; reconnecting is transact()'s job. The call is deprecated in pqxx 6
+    // but is the only switch there is.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    db.inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+  }
+
+  pqxx::connection db;
+  NoticeLogger notices;
+};
+
+PostgresSource::PostgresSource(PostgresConfig config)
+    : config_(std::move(config)),
+      conninfo_(effective_conninfo(config_.dsn.reveal())),
+      scrub_(config_.dsn.reveal()),
+      query_sql_(postgres_sql::wrapped(config_.query.empty() ? postgres_sql::kDefaultQuery
+                                                             : config_.query)),
+      check_sql_(postgres_sql::column_check(config_.query.empty() ? postgres_sql::kDefaultQuery
+                                                                  : config_.query)) {}
+
+PostgresSource::~PostgresSource() { drop_connection(); }
+
+std::vector<std::string> PostgresSource::configured_accounts() const { return config_.accounts; }
+
+std::string PostgresSource::scrubbed(std::string_view message) const {
+  return scrub_(one_line(message));
+}
+
+void PostgresSource::connect() {
+  std::unique_ptr<Connection> fresh;
+  try {
+    fresh = std::make_unique<Connection>(conninfo_.reveal(), scrub_);
+  } catch (const std::exception& error) {
+    throw SourceError(ErrorReason::database,
+                      "cannot connect to PostgreSQL: " + scrubbed(error.what()));
+  }
+  log::debug("connected to PostgreSQL",
+             {{"server_version", std::to_string(fresh->db.server_version())},
+              {"backend_pid", std::to_string(fresh->db.backendpid())}});
+  const std::lock_guard lock(connection_mutex_);
+  connection_ = std::move(fresh);
+}
+
+void PostgresSource::drop_connection() noexcept {
+  std::unique_ptr<Connection> old;
+  {
+    const std::lock_guard lock(connection_mutex_);
+    old = std::move(connection_);
+  }
+  // Closed outside the lock, so a stop request never waits for a goodbye to a dead server.
+}
+
+void PostgresSource::cancel_running_query() noexcept {
+  try {
+    const std::lock_guard lock(connection_mutex_);
+    if (!connection_) return;
+    // A cancel request on its own connection to the server; the running statement then fails with
+    // SQLSTATE 57014 at once, and transact() sees that stop was requested.
+    connection_->db.cancel_query();
+    log::debug("cancelled the running PostgreSQL query");
+  } catch (const std::exception& error) {
+    try {
+      log::debug("could not cancel the running PostgreSQL query",
+                 {{"error", scrubbed(error.what())}});
+    } catch (...) {  // nothing more to do from a stop callback
+    }
+  } catch (...) {
+  }
+}
+
+template <typename Work>
+auto PostgresSource::transact(std::stop_token stop, Work work) {
+  const auto cancelled = [] {
+    return SourceError(ErrorReason::cancelled, "PostgreSQL query cancelled on shutdown");
+  };
+  for (int attempt = 1;; ++attempt) {
+    if (stop.stop_requested()) throw cancelled();
+    const bool reused = connection_ != nullptr;
+    if (!reused) connect();
+    // Connecting can take up to connect_timeout, and a cancel request only stops a statement
+    // that is already running: look again before starting one.
+    if (stop.stop_requested()) throw cancelled();
+    try {
+      const std::stop_callback cancel_on_stop(stop, [this] { cancel_running_query(); });
+      pqxx::read_transaction transaction(connection_->db, "usage");
+      // Bound, like every value sent: the timeout too is never spliced into SQL text.
+      transaction.exec_params(std::string(postgres_sql::kSessionSettings),
+                              std::to_string(config_.statement_timeout.count()));
+      if (stop.stop_requested()) throw cancelled();
+      auto result = work(transaction);
+      transaction.commit();
+      return result;
+    } catch (const SourceError&) {
+      throw;
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const pqxx::broken_connection& error) {
+      drop_connection();
+      if (stop.stop_requested()) throw cancelled();
+      if (reused && attempt == 1) {
+        log::debug("PostgreSQL connection lost, reconnecting", {{"error", scrubbed(error.what())}});
+        continue;
+      }
+      throw SourceError(ErrorReason::database,
+                        "PostgreSQL connection lost: " + scrubbed(error.what()));
+    } catch (const pqxx::sql_error& error) {
+      if (stop.stop_requested()) throw cancelled();
+      if (error.sqlstate() == kQueryCanceled) {
+        throw SourceError(ErrorReason::timeout,
+                          "PostgreSQL query cancelled after postgres.statement_timeout (" +
+                              format_duration(config_.statement_timeout) +
+                              "): " + scrub_(first_line(error.what())));
+      }
+      std::string message = "PostgreSQL error: " + scrub_(first_line(error.what()));
+      if (!error.sqlstate().empty()) message += " (SQLSTATE " + error.sqlstate() + ")";
+      throw SourceError(ErrorReason::database, message);
+    } catch (const std::exception& error) {
+      // Anything else from libpqxx (in_doubt_error, a failed commit, a protocol error) leaves the
+      // connection in an unknown state: start afresh next time.
+      drop_connection();
+      if (stop.stop_requested()) throw cancelled();
+      throw SourceError(ErrorReason::database, "PostgreSQL error: " + scrubbed(error.what()));
+    }
+  }
+}
+
+void PostgresSource::check_query(std::stop_token stop) {
+  const Period period = month_containing(std::chrono::floor<std::chrono::seconds>(Clock::now()));
+  const bool custom = !config_.query.empty();
+  transact(stop, [&](pqxx::transaction_base& transaction) {
+    pqxx::result result;
+    try {
+      result = transaction.exec_params(check_sql_, format_rfc3339(period.start),
+                                       format_rfc3339(period.end));
+    } catch (const pqxx::sql_error& error) {
+      if (!is_statement_error(error)) throw;
+      std::string message = std::string(kQueryKey) + ": " +
+                            (custom ? "" : "the default query failed: ") +
+                            scrub_(first_line(error.what()));
+      if (!error.sqlstate().empty()) message += " (SQLSTATE " + error.sqlstate() + ")";
+      if (!custom) {
+        message +=
+            "; load etc/postgres/schema.sql and grant SELECT on scalr_runs, or set "
+            "postgres.query";
+      }
+      throw ConfigError(message);
+    }
+    check_columns(result, [](std::string message) { return ConfigError(std::move(message)); });
+    return true;
+  });
+}
+
+PostgresSource::Rows PostgresSource::read_rows(const pqxx::result& result) const {
+  std::array<pqxx::row::size_type, postgres_sql::kRequiredColumns.size()> index{};
+  for (std::size_t i = 0; i < index.size(); ++i) {
+    index[i] = result.column_number(std::string(postgres_sql::kRequiredColumns[i]));
+  }
+  enum Column {
+    account,
+    environment,
+    environment_name,
+    workspace,
+    workspace_name,
+    date,
+    runs,
+    seconds
+  };
+
+  Rows rows;
+  rows.reserve(result.size());
+  for (pqxx::result::size_type n = 0; n < result.size(); ++n) {
+    const pqxx::row row = result[n];
+    const auto fail = [&](Column column, const std::string& problem) {
+      return SourceError(ErrorReason::bad_response,
+                         std::string(kQueryKey) + ": row " + std::to_string(n + 1) + ": " +
+                             std::string(postgres_sql::kRequiredColumns[column]) + " " + problem);
+    };
+    const auto id = [&](Column column) {
+      const pqxx::field field = row[index[column]];
+      if (field.is_null()) throw fail(column, "is null");
+      std::string value(field.c_str(), field.size());
+      if (value.empty()) throw fail(column, "is empty");
+      return value;
+    };
+    const auto name = [&](Column column) {
+      const pqxx::field field = row[index[column]];
+      return field.is_null() ? std::string() : std::string(field.c_str(), field.size());
+    };
+    const auto count = [&](Column column) {
+      const pqxx::field field = row[index[column]];
+      if (field.is_null()) throw fail(column, "is null");
+      const std::string_view text(field.c_str(), field.size());
+      const auto value = parse_whole_number(text);
+      if (!value) {
+        throw fail(column, "is " + one_line(text.substr(0, 40)) +
+                               ", want a whole number of at least 0 (cast with ::bigint)");
+      }
+      return *value;
+    };
+
+    WorkspaceDayRow parsed;
+    parsed.account_id = id(account);
+    if (!config_.accounts.empty() && std::find(config_.accounts.begin(), config_.accounts.end(),
+                                               parsed.account_id) == config_.accounts.end()) {
+      continue;  // outside the filter, so not this exporter's business, well-formed or not
+    }
+    parsed.environment_id = id(environment);
+    parsed.environment_name = name(environment_name);
+    parsed.workspace_id = id(workspace);
+    parsed.workspace_name = name(workspace_name);
+    {
+      const pqxx::field field = row[index[date]];
+      if (field.is_null()) throw fail(date, "is null");
+      std::string_view text(field.c_str(), field.size());
+      // A timestamp counts for its day; the transaction's TimeZone is UTC, so that is a UTC day.
+      if (text.size() > 10 && text[10] == ' ') text = text.substr(0, 10);
+      try {
+        parsed.date = parse_date(std::string(text));
+      } catch (const std::invalid_argument&) {
+        throw fail(date, "is " + one_line(text.substr(0, 40)) + ", want a date");
+      }
+    }
+    parsed.runs = count(runs);
+    parsed.run_seconds = count(seconds);
+    rows.push_back(std::move(parsed));
+  }
+  return rows;
+}
+
+void PostgresSource::load(const Period& period, std::stop_token stop) {
+  // Forget the previous read first: if this one fails, fetch() must not answer from stale rows.
+  loaded_period_.reset();
+  rows_by_account_.clear();
+  const auto started = std::chrono::steady_clock::now();
+  Rows rows = transact(stop, [&](pqxx::transaction_base& transaction) {
+    const pqxx::result result = transaction.exec_params(query_sql_, format_rfc3339(period.start),
+                                                        format_rfc3339(period.end));
+    check_columns(result, [](std::string message) {
+      return SourceError(ErrorReason::bad_response, std::move(message));
+    });
+    return read_rows(result);
+  });
+  const std::size_t row_count = rows.size();
+  for (WorkspaceDayRow& row : rows) {
+    seen_accounts_.insert(row.account_id);
+    rows_by_account_[row.account_id].push_back(std::move(row));
+  }
+  loaded_period_ = period;
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  log::debug("read usage rows from PostgreSQL",
+             {{"rows", std::to_string(row_count)},
+              {"accounts", std::to_string(rows_by_account_.size())},
+              {"period_start", format_rfc3339(period.start)},
+              {"duration_seconds", std::to_string(took.count())}});
+}
+
+std::vector<std::string> PostgresSource::accounts(const Period& period, std::stop_token stop) {
+  load(period, stop);
+  if (!config_.accounts.empty()) return config_.accounts;
+  return {seen_accounts_.begin(), seen_accounts_.end()};
+}
+
+AccountUsage PostgresSource::fetch(const std::string& account_id, const Period& period,
+                                   std::stop_token stop) {
+  if (stop.stop_requested()) throw SourceError(ErrorReason::cancelled, "cancelled");
+  if (loaded_period_ != period) load(period, stop);
+  const auto found = rows_by_account_.find(account_id);
+  if (found == rows_by_account_.end()) return aggregate_account(account_id, period, {});
+  return aggregate_account(account_id, period, found->second);
+}
+
+}  // namespace scalr_usage

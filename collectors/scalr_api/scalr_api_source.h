@@ -38,6 +38,7 @@ class ScalrApiSource final : public UsageSource {
 
   // The target's configured accounts; this source does not discover accounts.
   std::vector<std::string> accounts(const Period& period, std::stop_token stop) override;
+  std::vector<std::string> configured_accounts() const override { return target_.accounts; }
 
   AccountUsage fetch(const std::string& account_id, const Period& period,
                      std::stop_token stop) override;

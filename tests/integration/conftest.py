@@ -28,6 +28,23 @@ Fixtures
                           Every exporter and stub is stopped at teardown.
   exporter                exporter_factory(stub) with the defaults
 
+PostgreSQL (the postgres source; see helpers.PostgresServer):
+  pg_template             session: one initdb'ed cluster directory that servers are copied from
+  pg_runs                 session: helpers.generate_runs(), the run history every server is loaded
+                          with (sample_data's previous and current month, plus helpers.BOUNDARY runs)
+  postgres                session: a running server with helpers.PG_USER/PG_PASSWORD, the shipped
+                          schema and pg_runs loaded. Shared: tests must not change its data (create
+                          their own tables if they need other data) and must not stop it.
+  postgres_factory(load=True)
+                          function-scoped servers of the same kind, for tests that stop, restart or
+                          change them; removed at teardown
+  pg_exporter_factory(server=None, accounts=(), overrides=None, dsn=None, dsn_via="config",
+                      args=(), env=None, wait_ready=True)
+                          an exporter on the postgres source (helpers.postgres_exporter_config:
+                          statement_timeout 5s, poll.interval 1s). dsn defaults to server.dsn();
+                          dsn_via "config" (postgres.dsn), "file" (postgres.dsn_file) or "env"
+                          (SCALR_USAGE_PG_DSN). Returns a helpers.Exporter, stopped at teardown.
+
 Plain helpers (import helpers): wait_until(pred, timeout=10, interval=0.05, message=...),
 free_port(), http_request(url, method, headers, body, timeout) -> HttpResult(status, headers, body),
 expected_usage(start, end_exclusive, profile="small", accounts=None) -> Expected (accounts,
@@ -101,3 +118,84 @@ def exporter_factory(tmp_path, sue_binary):
 @pytest.fixture
 def exporter(exporter_factory, stub) -> helpers.Exporter:
     return exporter_factory(stub)
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    template = helpers.PostgresTemplate()
+    yield template
+    template.remove()
+
+
+@pytest.fixture(scope="session")
+def pg_runs():
+    return helpers.generate_runs()
+
+
+def _loaded_server(template, runs, load=True) -> helpers.PostgresServer:
+    server = helpers.PostgresServer(template)
+    try:
+        if load:
+            server.setup_database()
+            server.load_runs(runs)
+    except BaseException:
+        server.remove()
+        raise
+    return server
+
+
+@pytest.fixture(scope="session")
+def postgres(pg_template, pg_runs):
+    server = _loaded_server(pg_template, pg_runs)
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def postgres_factory(pg_template, pg_runs):
+    started = []
+
+    def start(load=True) -> helpers.PostgresServer:
+        server = _loaded_server(pg_template, pg_runs, load)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.remove()
+
+
+@pytest.fixture
+def pg_exporter_factory(tmp_path, sue_binary):
+    started = []
+
+    def start(server=None, accounts=(), overrides=None, dsn=None, dsn_via="config", args=(),
+              env=None, wait_ready=True) -> helpers.Exporter:
+        workdir = tmp_path / f"pg-exporter{len(started)}"
+        workdir.mkdir(parents=True)
+        dsn = dsn if dsn is not None else server.dsn()
+        env = dict(env if env is not None else helpers._clean_env())
+        config_dsn = None
+        if dsn_via == "config":
+            config_dsn = dsn
+        elif dsn_via == "file":
+            dsn_file = workdir / "pg.dsn"
+            dsn_file.write_text(dsn + "\n")
+            dsn_file.chmod(0o600)
+            overrides = helpers.deep_merge({"postgres": {"dsn_file": str(dsn_file)}},
+                                           overrides or {})
+        elif dsn_via == "env":
+            env["SCALR_USAGE_PG_DSN"] = dsn
+        else:
+            raise ValueError(dsn_via)
+        config = helpers.postgres_exporter_config(helpers.free_port(), config_dsn, accounts,
+                                                  overrides)
+        exp = helpers.Exporter(workdir, config, sue_binary, args, env)
+        started.append(exp)
+        if wait_ready:
+            exp.wait_ready()
+        return exp
+
+    yield start
+    for exp in started:
+        exp.stop()

@@ -1,23 +1,29 @@
-"""Helpers for the integration tests: the stub server and exporter processes, independent expected
-sums, an independent Prometheus text-format parser, and small HTTP/polling utilities.
+"""Helpers for the integration tests: the stub server and exporter processes, throwaway PostgreSQL
+clusters with generated run history, independent expected sums, an independent Prometheus
+text-format parser, and small HTTP/polling utilities.
 
 Standard library only (plus pytest in conftest.py). Nothing here shares code with the stub's
-aggregation or with the exporter: expectations are computed from sample_data.raw_rows directly.
+aggregation or with the exporter: expectations are computed from sample_data.raw_rows (API) or
+from the generated runs (PostgreSQL) directly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import os
 import re
 import signal
 import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
@@ -473,8 +479,10 @@ def deep_merge(base: dict, override: dict) -> dict:
 
 
 def _clean_env() -> dict:
-    """The test process's environment without SCALR_TOKEN (the config's token_file must win)."""
-    return {k: v for k, v in os.environ.items() if k != "SCALR_TOKEN"}
+    """The test process's environment without SCALR_TOKEN and SCALR_USAGE_PG_DSN (the config must
+    win) and without libpq's PG* variables (a stray PGPASSWORD would hide a wrong DSN)."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("SCALR_TOKEN", "SCALR_USAGE_PG_DSN") and not k.startswith("PG")}
 
 
 def default_binary() -> Path:
@@ -582,4 +590,299 @@ def exporter_config(stub: StubServer, listen_port: int, token_file: Path, accoun
         },
         "poll": {"interval": "1s"},
     }
+    return deep_merge(cfg, overrides or {})
+
+
+# ---- a throwaway PostgreSQL cluster with generated run history ---------------------------------
+
+PG_BINDIR = Path(os.environ.get("SUE_PG_BINDIR") or "/usr/lib/postgresql/15/bin")
+SCHEMA_SQL = REPO_ROOT / "etc" / "postgres" / "schema.sql"
+PG_DB = "scalr"
+PG_USER = "exporter"
+# Recognisable, so a leak is easy to find, with a quote and a space so that DSN quoting and
+# escaping are exercised too.
+PG_PASSWORD = "pw-RECOGNISABLE-7731'q x"
+# Server settings the exporter must not depend on: a far-off time zone (UTC+12:45/+13:45, so a
+# local day differs from the UTC day) and a non-ISO DateStyle.
+PG_SERVER_TIMEZONE = "Pacific/Chatham"
+PG_SERVER_DATESTYLE = "SQL, DMY"
+
+
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _as_db_owner(argv) -> list:
+    """initdb and the server refuse to run as root; as root, run them as the postgres user."""
+    argv = [str(a) for a in argv]
+    return ["runuser", "-u", "postgres", "--", *argv] if _as_root() else argv
+
+
+def _db_owned_dir(prefix: str) -> Path:
+    """A fresh 0700 directory under the system temp dir, owned by the user the server runs as.
+    (pytest's tmp_path sits under a root-only directory the postgres user cannot enter.)"""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    if _as_root():
+        shutil.chown(path, "postgres", "postgres")
+    return path
+
+
+def _pg_env() -> dict:
+    return {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class PostgresTemplate:
+    """One initdb'ed data directory; every PostgresServer starts from a copy of it, as initdb takes
+    seconds and a copy does not. .remove() deletes it."""
+
+    def __init__(self):
+        missing = [b for b in ("initdb", "pg_ctl", "postgres", "psql") if not (PG_BINDIR / b).exists()]
+        if missing:
+            raise RuntimeError(f"PostgreSQL server binaries {missing} not found in {PG_BINDIR}; "
+                               "scripts/install-deps installs postgresql-15 (or set SUE_PG_BINDIR)")
+        self.dir = _db_owned_dir("sue-pg-template-")
+        self.data = self.dir / "data"
+        r = subprocess.run(_as_db_owner([PG_BINDIR / "initdb", "-D", self.data, "-U", "postgres",
+                                         "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"]),
+                           capture_output=True, text=True, timeout=120, env=_pg_env())
+        if r.returncode != 0:
+            self.remove()
+            raise RuntimeError(f"initdb failed ({r.returncode}): {r.stdout}{r.stderr}")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on 127.0.0.1:.port (a copy of a PostgresTemplate), its unix
+    socket in its own directory, started on construction.
+
+    Authentication: the superuser postgres is trusted on loopback (the tests' own psql calls); every
+    other role needs its password (scram-sha-256), so the exporter's role PG_USER, created by
+    .setup_database(), logs in with PG_PASSWORD for real.
+
+    .port, .dir, .log_path (server log), .start(), .stop(mode="fast"), .running(),
+    .psql(sql=None, file=None, db=PG_DB, input=None) -> stdout (unaligned, tuples only),
+    .setup_database() (role, database, etc/postgres/schema.sql, grants), .load_runs(runs) (COPY),
+    .dsn(password=PG_PASSWORD, user=PG_USER, form="kv"|"uri"), .active_queries(fragment),
+    .remove() (stops it and deletes everything).
+    """
+
+    def __init__(self, template: PostgresTemplate):
+        self.dir = _db_owned_dir("sue-pg-")
+        self.data = self.dir / "data"
+        self.log_path = self.dir / "server.log"
+        subprocess.run(_as_db_owner(["cp", "-a", template.data, self.data]), check=True)
+        self.port = free_port()
+        settings = {
+            "listen_addresses": "'127.0.0.1'", "port": self.port,
+            "unix_socket_directories": f"'{self.dir}'",
+            "max_connections": 40, "shared_buffers": "'16MB'",
+            # Throwaway data: durability costs time and buys nothing.
+            "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+            "timezone": sql_literal(PG_SERVER_TIMEZONE), "datestyle": sql_literal(PG_SERVER_DATESTYLE),
+            "log_timezone": "'UTC'", "logging_collector": "off",
+        }
+        conf = "".join(f"{k} = {v}\n" for k, v in settings.items())
+        hba = ("local all postgres trust\n"
+               "host all postgres 127.0.0.1/32 trust\n"
+               "host all all 127.0.0.1/32 scram-sha-256\n")
+        with open(self.data / "postgresql.conf", "a") as f:  # later settings win
+            f.write("\n# sue integration tests\n" + conf)
+        (self.data / "pg_hba.conf").write_text(hba)  # rewritten in place: the owner stays
+        self.start()
+
+    def _pg_ctl(self, *args, timeout: float = 60):
+        return subprocess.run(_as_db_owner([PG_BINDIR / "pg_ctl", "-D", self.data, *args]),
+                              capture_output=True, text=True, timeout=timeout, env=_pg_env())
+
+    def start(self) -> None:
+        r = self._pg_ctl("-l", self.log_path, "-w", "-t", "60", "start")
+        if r.returncode != 0:
+            raise AssertionError(f"pg_ctl start failed: {r.stdout}{r.stderr}\n{self.log_text()[-3000:]}")
+
+    def stop(self, mode: str = "fast") -> None:
+        r = self._pg_ctl("-m", mode, "-w", "-t", "60", "stop")
+        if r.returncode != 0:
+            raise AssertionError(f"pg_ctl stop failed: {r.stdout}{r.stderr}")
+
+    def running(self) -> bool:
+        return self._pg_ctl("status").returncode == 0
+
+    def remove(self) -> None:
+        if self.data.exists() and self.running():
+            self._pg_ctl("-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def psql(self, sql: Optional[str] = None, file: Optional[Path] = None, db: str = PG_DB,
+             input: Optional[str] = None) -> str:
+        argv = [str(PG_BINDIR / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", db]
+        argv += ["-c", sql] if sql is not None else ["-f", str(file)]
+        r = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=120,
+                           env=_pg_env())
+        if r.returncode != 0:
+            raise AssertionError(f"psql failed ({r.returncode}): {r.stderr}")
+        return r.stdout
+
+    def setup_database(self) -> None:
+        self.psql(f"CREATE ROLE {PG_USER} LOGIN PASSWORD {sql_literal(PG_PASSWORD)}", db="postgres")
+        self.psql(f"CREATE DATABASE {PG_DB}", db="postgres")
+        self.psql(file=SCHEMA_SQL)
+        self.psql(f"GRANT SELECT ON scalr_runs TO {PG_USER}")
+
+    def load_runs(self, runs) -> None:
+        def field(value) -> str:
+            if value is None:
+                return "\\N"
+            text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
+            return (text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+                    .replace("\t", "\\t"))
+        data = "".join("\t".join(field(v) for v in run) + "\n" for run in runs)
+        self.psql(f"COPY scalr_runs ({', '.join(Run._fields)}) FROM STDIN", input=data)
+
+    def dsn(self, password: str = PG_PASSWORD, user: str = PG_USER, form: str = "kv") -> str:
+        if form == "uri":
+            quote = lambda t: urllib.parse.quote(t, safe="")
+            return f"postgresql://{quote(user)}:{quote(password)}@127.0.0.1:{self.port}/{PG_DB}"
+        escaped = password.replace("\\", "\\\\").replace("'", "\\'")
+        return f"host=127.0.0.1 port={self.port} dbname={PG_DB} user={user} password='{escaped}'"
+
+    def active_queries(self, fragment: str) -> int:
+        """How many other sessions are running a statement containing fragment."""
+        return int(self.psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+            f"AND pid <> pg_backend_pid() AND position({sql_literal(fragment)} in query) > 0"))
+
+
+class Run(NamedTuple):
+    """One row of scalr_runs, in its column order."""
+    run_id: str
+    account_id: str
+    environment_id: str
+    environment_name: Optional[str]
+    workspace_id: str
+    workspace_name: Optional[str]
+    finished_at: dt.datetime  # aware, UTC
+    duration_seconds: int
+
+
+def _hash_int(*parts) -> int:
+    return int.from_bytes(hashlib.sha256("|".join(map(str, parts)).encode()).digest()[:8], "big")
+
+
+def runs_of_row(row) -> list:
+    """A sample_data daily row expanded into its individual runs, deterministically: runs_count
+    runs, unevenly long but summing exactly to runs_seconds, finishing at times within that UTC day
+    (microseconds included)."""
+    n = row.runs_count
+    base, extra = divmod(row.runs_seconds, n)
+    durations = [base + (1 if i < extra else 0) for i in range(n)]
+    for i in range(n - 1):  # move part of each run's time to the next: uneven, same sum
+        shift = _hash_int(row.workspace_id, row.date, i, "shift") % (durations[i] + 1)
+        durations[i] -= shift
+        durations[i + 1] += shift
+    day = dt.datetime.combine(row.date, dt.time(0), dt.timezone.utc)
+    runs = []
+    for i, seconds in enumerate(durations):
+        h = _hash_int(row.workspace_id, row.date, i, "time")
+        finished = day + dt.timedelta(seconds=h % 86400, microseconds=(h >> 24) % 1_000_000)
+        runs.append(Run(f"run-{_hash_int(row.workspace_id, row.date, i, 'id'):016x}",
+                        row.account_id, row.environment_id, row.environment_name, row.workspace_id,
+                        row.workspace_name, finished, seconds))
+    return runs
+
+
+class Boundary(NamedTuple):
+    """The runs placed exactly at the period boundaries (all in ACCOUNT_TINY, environment
+    "boundary"): .first finishes at the first instant of the current month (counted); .last at the
+    last second and the last microsecond of the previous month (not counted); .next at the first
+    instant of the next month (not counted)."""
+    account_id: str
+    environment_id: str
+    first: str  # workspace ids
+    last: str
+    next: str
+
+
+BOUNDARY = Boundary(sample_data.ACCOUNT_TINY,
+                    sample_data.make_id("env", sample_data.ACCOUNT_TINY, "boundary"),
+                    *(sample_data.make_id("ws", sample_data.ACCOUNT_TINY, "boundary", name)
+                      for name in ("first", "last", "next")))
+
+
+def boundary_runs(start: dt.date, end: dt.date) -> list:
+    month_start = dt.datetime.combine(start, dt.time(0), dt.timezone.utc)
+    next_month = dt.datetime.combine(end, dt.time(0), dt.timezone.utc)
+    b = BOUNDARY
+    run = lambda run_id, ws, name, at, seconds: Run(run_id, b.account_id, b.environment_id,
+                                                    "boundary", ws, name, at, seconds)
+    return [
+        run("run-boundary-first", b.first, "boundary-first", month_start, 777),
+        run("run-boundary-last", b.last, "boundary-last", month_start - dt.timedelta(seconds=1), 999),
+        run("run-boundary-last-us", b.last, "boundary-last",
+            month_start - dt.timedelta(microseconds=1), 555),
+        run("run-boundary-next", b.next, "boundary-next", next_month, 333),
+    ]
+
+
+def generate_runs(today: Optional[dt.date] = None, profile: str = "small") -> list:
+    """The run history the PostgreSQL tests load: every sample_data run of the previous month and
+    of the current month up to today (UTC), plus the boundary runs."""
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    start, end = month_bounds(today.year, today.month)
+    previous_start = (start - dt.timedelta(days=1)).replace(day=1)
+    runs = [run for row in sample_data.raw_rows(previous_start, today, profile)
+            for run in runs_of_row(row)]
+    return runs + boundary_runs(start, end)
+
+
+def expected_from_runs(runs, start, end_exclusive, accounts=None, where=None) -> Expected:
+    """Sums of the runs that finished in [start, end_exclusive) (dates or datetimes, UTC) at the
+    account, environment, workspace and UTC-day levels, counted run by run. accounts: only these,
+    each present even without runs (default: the accounts that have runs in the period). where: an
+    extra filter on Run."""
+    to_dt = lambda d: d if isinstance(d, dt.datetime) else dt.datetime.combine(
+        d, dt.time(0), dt.timezone.utc)
+    lo, hi = to_dt(start), to_dt(end_exclusive)
+    chosen = [r for r in runs if lo <= r.finished_at < hi and (where is None or where(r))
+              and (accounts is None or r.account_id in accounts)]
+    ids = list(accounts) if accounts is not None else sorted({r.account_id for r in chosen})
+    exp = Expected({a: Usage() for a in ids}, defaultdict(Usage), defaultdict(Usage),
+                   defaultdict(Usage), {}, {}, {})
+    for r in chosen:
+        u = Usage(1, r.duration_seconds)
+        exp.accounts[r.account_id] += u
+        exp.environments[(r.account_id, r.environment_id)] += u
+        exp.workspaces[(r.account_id, r.workspace_id)] += u
+        exp.daily[(r.account_id, r.finished_at.astimezone(dt.timezone.utc).date())] += u
+        exp.environment_names[(r.account_id, r.environment_id)] = r.environment_name or ""
+        exp.workspace_names[(r.account_id, r.workspace_id)] = r.workspace_name
+        exp.workspace_environments[(r.account_id, r.workspace_id)] = r.environment_id
+    return exp._replace(environments=dict(exp.environments), workspaces=dict(exp.workspaces),
+                        daily=dict(exp.daily))
+
+
+def postgres_exporter_config(listen_port: int, dsn: Optional[str] = None, accounts=(),
+                             overrides: Optional[dict] = None) -> dict:
+    """The default test config for an exporter on the PostgreSQL source (see
+    conftest.pg_exporter_factory). dsn None: no postgres.dsn key (dsn_file or the environment)."""
+    cfg = {
+        "web": {"listen_address": f"127.0.0.1:{listen_port}", "telemetry_path": "/metrics"},
+        "source": "postgres",
+        "postgres": {"accounts": list(accounts), "statement_timeout": "5s"},
+        "poll": {"interval": "1s"},
+    }
+    if dsn is not None:
+        cfg["postgres"]["dsn"] = dsn
     return deep_merge(cfg, overrides or {})

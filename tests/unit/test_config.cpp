@@ -473,11 +473,206 @@ TEST(ConfigWeb, TelemetryPath) {
 
 // --- source --------------------------------------------------------------------------------
 
-TEST(ConfigSource, OnlyScalrApiForNow) {
-  EXPECT_EQ(parse_config("source: scalr_api\n" + minimal_yaml(), token_env()).source, "scalr_api");
-  expect_rejected("source: postgres\n" + minimal_yaml(), "source", "not supported yet");
+TEST(ConfigSource, ScalrApiOrPostgres) {
+  const Config api = parse_config("source: scalr_api\n" + minimal_yaml(), token_env());
+  EXPECT_EQ(api.source, "scalr_api");
+  EXPECT_FALSE(api.postgres);
+  const Config postgres =
+      parse_config("source: postgres\npostgres:\n  dsn: host=db\n", token_env());
+  EXPECT_EQ(postgres.source, "postgres");
+  EXPECT_TRUE(postgres.postgres);
+  EXPECT_TRUE(postgres.scalr_targets.empty());
   expect_rejected("source: mysql\n" + minimal_yaml(), "source",
-                  "unknown source \"mysql\" (want scalr_api)");
+                  "unknown source \"mysql\" (want scalr_api or postgres)");
+}
+
+// --- postgres --------------------------------------------------------------------------------
+
+// Recognisable, so a leak into any message is easy to assert against.
+constexpr const char* kPgPassword = "pg-SECRET-987";
+
+std::string postgres_yaml(const std::string& postgres_extra = "",
+                          const std::string& dsn = "host=db port=5432 dbname=scalr user=x") {
+  return "source: postgres\npostgres:\n  dsn: \"" + dsn + "\"\n" + postgres_extra;
+}
+
+const PostgresConfig& only_postgres(const Config& config) {
+  EXPECT_TRUE(config.postgres);
+  return config.postgres.value();
+}
+
+// The error of a rejected postgres config; never shows the DSN's password.
+void expect_postgres_rejected(const std::string& yaml, const std::string& key,
+                              const std::string& detail, const Environment& env = {}) {
+  const std::string message = config_error(yaml, env);
+  EXPECT_THAT(message, StartsWith(key + ": ")) << yaml;
+  EXPECT_THAT(message, HasSubstr(detail)) << yaml;
+  EXPECT_THAT(message, Not(HasSubstr(kPgPassword))) << message;
+}
+
+TEST(ConfigPostgres, MinimalFileFillsInEveryDefault) {
+  const Config config = parse_config(postgres_yaml(), {});
+  const PostgresConfig& postgres = only_postgres(config);
+  EXPECT_EQ(postgres.dsn.reveal(), "host=db port=5432 dbname=scalr user=x");
+  EXPECT_EQ(postgres.dsn_origin, "postgres.dsn");
+  EXPECT_TRUE(postgres.accounts.empty());
+  EXPECT_EQ(postgres.query, "");
+  EXPECT_EQ(postgres.statement_timeout, seconds{30});
+  EXPECT_TRUE(config.scalr_targets.empty());
+}
+
+TEST(ConfigPostgres, EveryKeyCanBeSet) {
+  const Config config = parse_config(postgres_yaml("  accounts: [acc-1, acc-2]\n"
+                                                   "  query: |\n"
+                                                   "    SELECT *\n"
+                                                   "    \tFROM usage_rows\n"
+                                                   "    WHERE day >= $1 AND day < $2;\n"
+                                                   "  statement_timeout: 1m30s\n",
+                                                   "postgresql://x@db/scalr?sslmode=require"),
+                                     {});
+  const PostgresConfig& postgres = only_postgres(config);
+  EXPECT_EQ(postgres.dsn.reveal(), "postgresql://x@db/scalr?sslmode=require");
+  EXPECT_EQ(postgres.accounts, (std::vector<std::string>{"acc-1", "acc-2"}));
+  // Trailing semicolons and whitespace go: the query is run as a subquery.
+  EXPECT_EQ(postgres.query, "SELECT *\n\tFROM usage_rows\nWHERE day >= $1 AND day < $2");
+  EXPECT_EQ(postgres.statement_timeout, seconds{90});
+}
+
+TEST(ConfigPostgres, ScalrSectionNotNeededAndNotResolved) {
+  // A scalr: block kept around while trying the postgres source: checked for keys, nothing more.
+  const Config config =
+      parse_config(postgres_yaml() + "scalr:\n  accounts: [a]\n  page_size: 5\n", {});
+  EXPECT_TRUE(config.scalr_targets.empty());
+  expect_postgres_rejected(postgres_yaml() + "scalr:\n  pagesize: 5\n", "scalr.pagesize",
+                           "unknown key");
+}
+
+TEST(ConfigPostgres, PostgresSectionNotNeededForTheApi) {
+  // The unselected section is checked for keys and types only; its DSN is not even parsed.
+  const Config config =
+      parse_config(minimal_yaml() + "postgres:\n  dsn: \"not a ' dsn\"\n  dsn_file: /nonexistent\n",
+                   token_env());
+  EXPECT_FALSE(config.postgres);
+  expect_rejected(minimal_yaml() + "postgres:\n  dns: x\n", "postgres.dns",
+                  "unknown key, did you mean dsn?");
+  expect_rejected(minimal_yaml() + "postgres:\n  statement_timeout: soon\n",
+                  "postgres.statement_timeout", "invalid duration");
+}
+
+TEST(ConfigPostgres, SectionRequiredWithTheSource) {
+  expect_postgres_rejected("source: postgres\n", "postgres", "required with source: postgres");
+  expect_postgres_rejected("source: postgres\n" + minimal_yaml(), "postgres", "required");
+  expect_postgres_rejected("source: postgres\npostgres:\n", "postgres.dsn",
+                           "required: set postgres.dsn, postgres.dsn_file or SCALR_USAGE_PG_DSN");
+  expect_postgres_rejected("source: postgres\npostgres: [a]\n", "postgres", "got a list");
+}
+
+TEST(ConfigPostgres, DsnPrecedence) {
+  const TempDir dir;
+  const auto file = dir.write("pg.dsn", "host=from-file\n");
+  const Environment env{{"SCALR_USAGE_PG_DSN", "host=from-env"}};
+  const std::string with_file = "  dsn_file: " + file.string() + "\n";
+
+  const auto from = [&](const std::string& yaml, const Environment& e) {
+    return only_postgres(parse_config(yaml, e));
+  };
+  EXPECT_EQ(from(postgres_yaml(with_file, "host=inline"), env).dsn.reveal(), "host=inline");
+  const PostgresConfig file_wins = from("source: postgres\npostgres:\n" + with_file, env);
+  EXPECT_EQ(file_wins.dsn.reveal(), "host=from-file");
+  EXPECT_EQ(file_wins.dsn_origin, "dsn_file " + file.string());
+  const PostgresConfig env_only = from("source: postgres\npostgres:\n", env);
+  EXPECT_EQ(env_only.dsn.reveal(), "host=from-env");
+  EXPECT_EQ(env_only.dsn_origin, "env SCALR_USAGE_PG_DSN");
+}
+
+TEST(ConfigPostgres, DsnFileMayUseSeveralLines) {
+  const TempDir dir;
+  const auto file = dir.write("pg.dsn", "  host=db\n  user=x\n\n");
+  const Config config =
+      parse_config("source: postgres\npostgres:\n  dsn_file: " + file.string() + "\n", {});
+  EXPECT_EQ(only_postgres(config).dsn.reveal(), "host=db\n  user=x");
+}
+
+TEST(ConfigPostgres, DsnFileProblems) {
+  const TempDir dir;
+  const auto missing = dir.path() / "missing.dsn";
+  const auto yaml = [](const std::filesystem::path& path) {
+    return "source: postgres\npostgres:\n  dsn_file: " + path.string() + "\n";
+  };
+  EXPECT_EQ(config_error(yaml(missing)),
+            "postgres.dsn_file: cannot read " + missing.string() + ": No such file or directory");
+  const auto empty = dir.write("empty.dsn", " \n");
+  expect_postgres_rejected(yaml(empty), "postgres.dsn_file",
+                           "no DSN: dsn_file " + empty.string() + " is empty");
+  const auto huge = dir.write("huge.dsn", std::string(100 * 1024, 'a'));
+  expect_postgres_rejected(yaml(huge), "postgres.dsn_file", "larger than 64 KiB");
+  const auto binary = dir.write("binary.dsn", std::string("host=db\0x", 9));
+  expect_postgres_rejected(yaml(binary), "postgres.dsn_file", "control characters");
+  expect_postgres_rejected("source: postgres\npostgres:\n  dsn_file: \"\"\n", "postgres.dsn_file",
+                           "want a file path");
+}
+
+TEST(ConfigPostgres, InvalidDsnIsRejectedWithoutItsPassword) {
+  const std::string password = kPgPassword;
+  expect_postgres_rejected(postgres_yaml("", "host=db password=" + password + " bogus"),
+                           "postgres.dsn",
+                           "invalid connection string: missing \"=\" after \"bogus\"");
+  expect_postgres_rejected(postgres_yaml("", "host=db nosuchoption=1 password=" + password),
+                           "postgres.dsn", "invalid connection option \"nosuchoption\"");
+  expect_postgres_rejected(postgres_yaml("", "host=db password='" + password), "postgres.dsn",
+                           "unterminated quoted string");
+  expect_postgres_rejected(postgres_yaml("", "postgresql://x:" + password + "@db/scalr?nosuch=1"),
+                           "postgres.dsn", "invalid URI query parameter: \"nosuch\"");
+  expect_postgres_rejected(postgres_yaml("", ""), "postgres.dsn", "no DSN: postgres.dsn is empty");
+  expect_postgres_rejected("source: postgres\npostgres:\n", "postgres.dsn",
+                           "invalid connection string in env SCALR_USAGE_PG_DSN",
+                           {{"SCALR_USAGE_PG_DSN", "password=" + password + " =x"}});
+  expect_postgres_rejected(postgres_yaml("", "host=db\\npassword=" + password), "postgres.dsn",
+                           "single line");
+}
+
+TEST(ConfigPostgres, Accounts) {
+  EXPECT_TRUE(only_postgres(parse_config(postgres_yaml("  accounts: []\n"), {})).accounts.empty());
+  expect_postgres_rejected(postgres_yaml("  accounts: [a, a]\n"), "postgres.accounts[1]",
+                           "duplicate \"a\"");
+  expect_postgres_rejected(postgres_yaml("  accounts: a\n"), "postgres.accounts",
+                           "want a list of account IDs, got a single value");
+}
+
+TEST(ConfigPostgres, Query) {
+  expect_postgres_rejected(postgres_yaml("  query: \" ;\\n ; \"\n"), "postgres.query",
+                           "must not be empty (leave the key out for the default query)");
+  expect_postgres_rejected(postgres_yaml("  query: \"SELECT \\x01\"\n"), "postgres.query",
+                           "want an SQL query without control characters");
+  expect_postgres_rejected(postgres_yaml("  query: [a]\n"), "postgres.query", "got a list");
+}
+
+TEST(ConfigPostgres, QueryTerminatorIsRemovedButNotFromStrings) {
+  const auto query = [](const std::string& text) {
+    return only_postgres(parse_config(postgres_yaml("  query: " + text + "\n"), {})).query;
+  };
+  EXPECT_EQ(query("\"SELECT 1;  -- as pasted from psql\\n;\\n/* done */\""), "SELECT 1");
+  EXPECT_EQ(query("\"SELECT 1 -- no terminator, a comment\""),
+            "SELECT 1 -- no terminator, a comment");
+  EXPECT_EQ(query("\"SELECT ';', \\\"a;b\\\", $x$;$x$, E'\\\\';', $1; \""),
+            "SELECT ';', \"a;b\", $x$;$x$, E'\\';', $1");
+  EXPECT_EQ(query("\"SELECT 1 /* ; /* nested ; */ ; */ + 2;\""),
+            "SELECT 1 /* ; /* nested ; */ ; */ + 2");
+  EXPECT_EQ(query("\"SELECT 'it''s; fine'\""), "SELECT 'it''s; fine'");
+  expect_postgres_rejected(postgres_yaml("  query: \"SELECT 1; SELECT 2\"\n"), "postgres.query",
+                           "want a single statement");
+  expect_postgres_rejected(postgres_yaml("  query: \"SELECT 1; DROP TABLE scalr_runs;\"\n"),
+                           "postgres.query", "want a single statement");
+}
+
+TEST(ConfigPostgres, StatementTimeout) {
+  expect_postgres_rejected(postgres_yaml("  statement_timeout: 0s\n"), "postgres.statement_timeout",
+                           "must be greater than 0s");
+  expect_postgres_rejected(postgres_yaml("  statement_timeout: 30d\n"),
+                           "postgres.statement_timeout", "must be at most 24d20h31m23s647ms");
+  EXPECT_EQ(only_postgres(parse_config(postgres_yaml("  statement_timeout: 250ms\n"), {}))
+                .statement_timeout,
+            milliseconds{250});
 }
 
 // --- scalr.url -----------------------------------------------------------------------------
@@ -704,10 +899,37 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
     }
     uncommented += line + "\n";
   }
-  EXPECT_EQ(keys_uncommented, 14) << uncommented;
+  EXPECT_EQ(keys_uncommented, 18) << uncommented;
   const Config config = parse_config(uncommented, {});
   expect_documented_defaults(config);
   EXPECT_EQ(only_target(config).ca_file, ca.string());
+}
+
+// The commented-out postgres: block is a working configuration once uncommented and selected, and
+// shows the defaults it does not override.
+TEST(ConfigExample, ShippedPostgresExampleWorks) {
+  std::string example = replace_all(read_example(), "# source: scalr_api\n", "source: postgres\n");
+  const std::regex commented_key(R"(^# ( *)([a-z_]+:( .*)?)$)");
+  std::istringstream lines(example);
+  std::string uncommented;
+  bool in_postgres = false;
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch match;
+    if (line == "# postgres:") in_postgres = true;
+    if (line.empty()) in_postgres = false;
+    if (in_postgres && std::regex_match(line, match, commented_key)) {
+      line = match[1].str() + match[2].str();
+    }
+    uncommented += line + "\n";
+  }
+  const Config config = parse_config(uncommented, {});
+  const PostgresConfig& postgres = only_postgres(config);
+  const PostgresConfig defaults;
+  EXPECT_EQ(postgres.dsn.reveal(), "host=127.0.0.1 port=5432 dbname=scalr user=exporter");
+  EXPECT_TRUE(postgres.accounts.empty());
+  EXPECT_EQ(postgres.query, defaults.query);
+  EXPECT_EQ(postgres.statement_timeout, defaults.statement_timeout);
+  EXPECT_TRUE(config.scalr_targets.empty());
 }
 
 }  // namespace

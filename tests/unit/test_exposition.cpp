@@ -39,6 +39,7 @@ Snapshot sample_snapshot() {
       {"ws-2", "", std::string("env-b"), std::string("B"), {3, 300}}};
   Snapshot snapshot;
   snapshot.generation = 3;
+  snapshot.source_up = true;
   AccountState& state = snapshot.accounts["acc-1"];
   state.usage = usage;
   state.up = true;
@@ -62,8 +63,8 @@ TEST(Exposition, ContainsEveryRequiredFamilyWithHelpAndType) {
         metric_names::kEnvironmentRuns, metric_names::kEnvironmentRunSeconds,
         metric_names::kWorkspaceRuns, metric_names::kWorkspaceRunSeconds,
         metric_names::kPeriodStart, metric_names::kPeriodEnd, metric_names::kUp,
-        metric_names::kLastSuccess, metric_names::kLastPollDuration, metric_names::kPollErrors,
-        metric_names::kApiRequests, metric_names::kBuildInfo}) {
+        metric_names::kSourceUp, metric_names::kLastSuccess, metric_names::kLastPollDuration,
+        metric_names::kPollErrors, metric_names::kApiRequests, metric_names::kBuildInfo}) {
     EXPECT_NE(text.find(std::string("# HELP ") + name + " "), std::string::npos) << name;
     EXPECT_NE(text.find(std::string("# TYPE ") + name + " "), std::string::npos) << name;
   }
@@ -86,6 +87,7 @@ TEST(Exposition, ValuesAndLabelsComeFromTheSnapshot) {
             std::string::npos);
   EXPECT_NE(text.find("scalr_up{account_id=\"acc-2\"} 0\n"), std::string::npos);
   EXPECT_NE(text.find("scalr_up{account_id=\"acc-1\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("\nscalr_exporter_source_up 1\n"), std::string::npos);
   EXPECT_NE(
       text.find(
           "scalr_exporter_poll_errors_total{account_id=\"acc-2\",reason=\"unauthorized\"} 2\n"),
@@ -98,6 +100,16 @@ TEST(Exposition, ValuesAndLabelsComeFromTheSnapshot) {
             std::string::npos);
   // An account that never succeeded exposes no usage rather than zeros.
   EXPECT_EQ(text.find("scalr_account_runs_total{account_id=\"acc-2\"}"), std::string::npos);
+}
+
+TEST(Exposition, SourceStateOnlyOnceKnown) {
+  Snapshot snapshot = sample_snapshot();
+  snapshot.source_up = false;
+  EXPECT_NE(render_exposition(snapshot, kBuild).text.find("\nscalr_exporter_source_up 0\n"),
+            std::string::npos);
+  snapshot.source_up.reset();
+  EXPECT_EQ(render_exposition(snapshot, kBuild).text.find("scalr_exporter_source_up"),
+            std::string::npos);
 }
 
 TEST(Exposition, LabelValuesAreEscaped) {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <optional>
 #include <thread>
 #include <variant>
 
@@ -19,7 +20,12 @@ class ScriptedSource final : public UsageSource {
   using Answer = std::variant<UsageCounts, SourceError>;
   explicit ScriptedSource(RequestObserver& observer) : observer_(observer) {}
 
-  std::vector<std::string> accounts(const Period&, std::stop_token) override { return accounts_; }
+  std::vector<std::string> accounts(const Period&, std::stop_token) override {
+    if (listing_delay.count() > 0) std::this_thread::sleep_for(listing_delay);
+    if (accounts_error) throw *accounts_error;
+    return accounts_;
+  }
+  std::vector<std::string> configured_accounts() const override { return configured; }
 
   AccountUsage fetch(const std::string& account_id, const Period& period,
                      std::stop_token stop) override {
@@ -39,6 +45,9 @@ class ScriptedSource final : public UsageSource {
   }
 
   std::vector<std::string> accounts_{"acc-a", "acc-b"};
+  std::vector<std::string> configured;
+  std::optional<SourceError> accounts_error;
+  milliseconds listing_delay{0};
   std::map<std::string, std::deque<Answer>> script;
   std::vector<Period> seen_periods;
 
@@ -131,6 +140,97 @@ TEST_F(PollerTest, StopMidPollIsNotCountedAsAnError) {
   poller_.poll_once(stop.get_token());
   EXPECT_TRUE(store_.snapshot()->poll_errors.empty());
   EXPECT_FALSE(store_.snapshot()->first_poll_done);
+}
+
+TEST_F(PollerTest, SourceUpFollowsTheLastCycle) {
+  EXPECT_FALSE(store_.snapshot()->source_up);  // unknown before the first cycle
+  EXPECT_EQ(store_.exposition()->text.find("scalr_exporter_source_up"), std::string::npos);
+  source_->script["acc-a"] = {UsageCounts{1, 1}, SourceError(ErrorReason::timeout, "slow"),
+                              UsageCounts{2, 2}};
+  source_->script["acc-b"] = {UsageCounts{1, 1}, SourceError(ErrorReason::timeout, "slow"),
+                              UsageCounts{2, 2}};
+  poller_.poll_once({});
+  EXPECT_EQ(store_.snapshot()->source_up, true);
+  EXPECT_NE(store_.exposition()->text.find("\nscalr_exporter_source_up 1\n"), std::string::npos);
+  poller_.poll_once({});  // every fetch failed: the source was not reached
+  EXPECT_EQ(store_.snapshot()->source_up, false);
+  EXPECT_NE(store_.exposition()->text.find("\nscalr_exporter_source_up 0\n"), std::string::npos);
+  poller_.poll_once({});
+  EXPECT_EQ(store_.snapshot()->source_up, true);
+  source_->accounts_error = SourceError(ErrorReason::database, "down");
+  poller_.poll_once({});
+  EXPECT_EQ(store_.snapshot()->source_up, false);
+}
+
+TEST_F(PollerTest, ListingFailureFailsEveryKnownAccountAndKeepsItsValues) {
+  source_->script["acc-a"] = {UsageCounts{3, 30}};
+  source_->script["acc-b"] = {UsageCounts{5, 50}};
+  poller_.poll_once({});
+  source_->accounts_error = SourceError(ErrorReason::database, "connection refused");
+  poller_.poll_once({});
+  poller_.poll_once({});
+  for (const char* account : {"acc-a", "acc-b"}) {
+    EXPECT_FALSE(state(account).up);
+    EXPECT_EQ(state(account).last_error_reason, "database");
+    ASSERT_TRUE(state(account).usage);
+    EXPECT_EQ(store_.snapshot()->poll_errors.at({account, "database"}), 2u);
+  }
+  EXPECT_EQ(state("acc-b").usage->total, (UsageCounts{5, 50}));
+}
+
+TEST_F(PollerTest, ListingTimeCountsInEachAccountsPollDuration) {
+  source_->script["acc-a"] = {UsageCounts{1, 1}};
+  source_->script["acc-b"] = {UsageCounts{1, 1}};
+  source_->listing_delay = milliseconds{30};
+  poller_.poll_once({});
+  EXPECT_GE(*state("acc-a").last_poll_duration_seconds, 0.03);
+  EXPECT_GE(*state("acc-b").last_poll_duration_seconds, 0.03);
+}
+
+// A poller whose source names its accounts in the configuration but cannot list them (a database
+// down since start): each configured account is still exposed, down, with its error counted.
+TEST(PollerConfiguredAccounts, AreDownFromTheStartWhenTheSourceCannotBeListed) {
+  SnapshotStore store(BuildInfo{"t", "t"});
+  Poller poller(
+      {minutes{5}, [] { return kNow; }},
+      [](RequestObserver& observer) {
+        auto source = std::make_unique<ScriptedSource>(observer);
+        source->configured = {"acc-x", "acc-y"};
+        source->accounts_error = SourceError(ErrorReason::database, "connection refused");
+        return source;
+      },
+      store);
+  poller.poll_once({});
+  const auto snapshot = store.snapshot();
+  EXPECT_TRUE(snapshot->first_poll_done);
+  EXPECT_EQ(snapshot->source_up, false);
+  ASSERT_EQ(snapshot->accounts.size(), 2u);
+  for (const char* account : {"acc-x", "acc-y"}) {
+    EXPECT_FALSE(snapshot->accounts.at(account).up);
+    EXPECT_FALSE(snapshot->accounts.at(account).usage);
+    EXPECT_EQ(snapshot->poll_errors.at({account, "database"}), 1u);
+  }
+  const std::string text = store.exposition()->text;
+  EXPECT_NE(text.find("scalr_up{account_id=\"acc-x\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(
+      text.find("scalr_exporter_poll_errors_total{account_id=\"acc-y\",reason=\"database\"} 1\n"),
+      std::string::npos);
+}
+
+TEST(PollerConfiguredAccounts, WithoutAnyTheSourceGaugeStillTells) {
+  SnapshotStore store(BuildInfo{"t", "t"});
+  Poller poller(
+      {minutes{5}, [] { return kNow; }},
+      [](RequestObserver& observer) {
+        auto source = std::make_unique<ScriptedSource>(observer);
+        source->accounts_error = SourceError(ErrorReason::database, "connection refused");
+        return source;
+      },
+      store);
+  poller.poll_once({});
+  EXPECT_TRUE(store.snapshot()->accounts.empty());
+  EXPECT_TRUE(store.snapshot()->first_poll_done);
+  EXPECT_NE(store.exposition()->text.find("\nscalr_exporter_source_up 0\n"), std::string::npos);
 }
 
 TEST_F(PollerTest, RunReturnsPromptlyWhenStopped) {

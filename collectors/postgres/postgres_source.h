@@ -1,0 +1,101 @@
+#pragma once
+// UsageSource backed by a PostgreSQL database holding Scalr run history (etc/postgres/schema.sql,
+// or any schema a custom postgres.query reads). One query per poll returns per-workspace, per-day
+// rows for every account at once; accounts() runs it and fetch() answers from its rows, so the
+// account, environment and workspace figures of one poll always come from one consistent read.
+//
+// The connection is opened lazily, kept between polls and replaced after any connection failure,
+// so a database restart costs at most the polls made while it is down. Each poll is one read-only
+// transaction with its own statement_timeout. Stopping cancels a running query server side.
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "collectors/source.h"
+#include "config/config.h"
+#include "config/dsn.h"
+#include "model/aggregate.h"
+
+namespace pqxx {
+class connection_base;
+class result;
+}  // namespace pqxx
+
+namespace scalr_usage {
+
+// Not thread-safe, like every UsageSource: one thread polls. The only other thread that touches it
+// is the one requesting stop, through the stop callback, which the connection mutex guards.
+class PostgresSource final : public UsageSource {
+ public:
+  explicit PostgresSource(PostgresConfig config);
+  ~PostgresSource() override;
+  PostgresSource(const PostgresSource&) = delete;
+  PostgresSource& operator=(const PostgresSource&) = delete;
+
+  // Runs the query for the period (a fresh read on every call) and returns the filter's accounts,
+  // or without a filter every account in the rows plus every account seen since start, so an
+  // account does not vanish from the metrics when a new month begins without its runs yet.
+  // Throws SourceError: database, timeout (statement_timeout), bad_response (rows of the wrong
+  // shape), cancelled.
+  std::vector<std::string> accounts(const Period& period, std::stop_token stop) override;
+
+  std::vector<std::string> configured_accounts() const override;
+
+  // The account's usage from the rows the last accounts() call read for this period (zeros when it
+  // has none); for another period it runs the query first.
+  AccountUsage fetch(const std::string& account_id, const Period& period,
+                     std::stop_token stop) override;
+
+  // The startup check: runs the query with LIMIT 0 and checks its columns. Throws ConfigError
+  // ("postgres.query: ...") when the query itself is wrong: required columns missing, or an SQL
+  // error of class 42 (syntax error, unknown table, column or function, missing privilege).
+  // Throws SourceError when the database cannot be asked (down, refused login, timeout).
+  void check_query(std::stop_token stop);
+
+ private:
+  struct Connection;
+  using Rows = std::vector<WorkspaceDayRow>;
+
+  // Runs work(connection) in a read-only transaction with the poll's settings, connecting first if
+  // needed. A connection found broken is replaced and the work tried once more, since a server
+  // restart leaves the kept connection dead without anyone noticing until it is used.
+  template <typename Work>
+  auto transact(std::stop_token stop, Work work);
+  void connect();
+  void drop_connection() noexcept;
+  void cancel_running_query() noexcept;
+
+  void load(const Period& period, std::stop_token stop);
+  Rows read_rows(const pqxx::result& result) const;
+  std::string scrubbed(std::string_view message) const;
+
+  PostgresConfig config_;
+  Secret conninfo_;  // the DSN plus the exporter's connection defaults (config/dsn.h)
+  DsnScrubber scrub_;
+  std::string query_sql_;
+  std::string check_sql_;
+
+  std::mutex connection_mutex_;  // guards connection_ against the stop callback's cancel
+  std::unique_ptr<Connection> connection_;
+
+  std::optional<Period> loaded_period_;
+  std::map<std::string, Rows> rows_by_account_;
+  std::set<std::string> seen_accounts_;
+};
+
+// Parses an unsigned whole number as PostgreSQL prints an integer or numeric: digits, optionally
+// followed by a fraction of zeros ("42", "42.000"). Anything else (negative, fractional, too large)
+// is nullopt. Exposed for tests.
+std::optional<std::uint64_t> parse_whole_number(std::string_view text);
+
+// Which of kRequiredColumns are not among columns, in kRequiredColumns order. Exposed for tests.
+std::vector<std::string> missing_columns(std::span<const std::string> columns);
+
+}  // namespace scalr_usage
