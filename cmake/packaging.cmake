@@ -1,0 +1,41 @@
+# Installation layout and the Debian package (cpack -G DEB, run from the build directory).
+# Paths follow Debian: the binary in /usr/bin, the unit in /lib/systemd/system, the example config
+# as a conffile in /etc/scalr-usage-exporter/, data under /usr/share/scalr-usage-exporter/.
+
+set(SUE_SHARE_DIR share/scalr-usage-exporter)
+
+install(TARGETS scalr-usage-exporter RUNTIME DESTINATION bin)
+install(FILES systemd/scalr-usage-exporter.service DESTINATION /lib/systemd/system)
+install(FILES etc/scalr-usage-exporter.yml DESTINATION /etc/scalr-usage-exporter)
+install(FILES systemd/scalr-usage-exporter.default DESTINATION /etc/default
+        RENAME scalr-usage-exporter)
+install(FILES grafana/dashboards/scalr-usage.json
+        DESTINATION ${SUE_SHARE_DIR}/grafana/dashboards)
+install(DIRECTORY grafana/provisioning DESTINATION ${SUE_SHARE_DIR}/grafana)
+install(FILES prometheus/rules.yml DESTINATION ${SUE_SHARE_DIR}/prometheus)
+install(FILES etc/postgres/schema.sql DESTINATION ${SUE_SHARE_DIR}/postgres)
+install(FILES docs/report.schema.json DESTINATION ${SUE_SHARE_DIR})
+install(FILES README.md docs/operations.md DESTINATION share/doc/scalr-usage-exporter)
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME scalr-usage-exporter)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "scalr-usage-exporter maintainers <ops@example.invalid>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Prometheus exporter and billing reports for Scalr usage")
+set(CPACK_PACKAGE_DESCRIPTION
+    "Polls Scalr's usage-statistics API (or a PostgreSQL run history) and exposes runs and run\n\
+time per account, environment and workspace as Prometheus metrics; writes scheduled billing\n\
+reports (CSV, JSON, HTML, FinOps FOCUS). Ships a hardened systemd unit, a Grafana dashboard and\n\
+Prometheus rules.")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # scalr-usage-exporter_<version>_amd64.deb
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)    # Depends computed from the linked libraries
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "prometheus")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${CMAKE_CURRENT_SOURCE_DIR}/cmake/debian/conffiles
+    ${CMAKE_CURRENT_SOURCE_DIR}/cmake/debian/postinst
+    ${CMAKE_CURRENT_SOURCE_DIR}/cmake/debian/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+include(CPack)

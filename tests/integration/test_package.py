@@ -1,0 +1,91 @@
+"""The Debian package: built with cpack from the test's build tree, inspected with dpkg-deb,
+unpacked into a temporary root, and the unpacked binary run."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+BUILD_DIR = Path(os.environ.get("SUE_BUILD_DIR", Path(__file__).resolve().parents[2] / "build"))
+
+
+@pytest.fixture(scope="module")
+def deb(tmp_path_factory) -> Path:
+    if not (BUILD_DIR / "CPackConfig.cmake").is_file():
+        pytest.skip(f"no configured build tree at {BUILD_DIR} (set SUE_BUILD_DIR)")
+    for tool in ("cpack", "dpkg-deb"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is required (scripts/install-deps installs it)")
+    out = tmp_path_factory.mktemp("deb")
+    result = subprocess.run(["cpack", "-G", "DEB", "-B", str(out), "--config",
+                             str(BUILD_DIR / "CPackConfig.cmake")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    debs = list(out.glob("scalr-usage-exporter_*_amd64.deb"))
+    assert len(debs) == 1, list(out.iterdir())
+    assert re.fullmatch(r"scalr-usage-exporter_\d+\.\d+\.\d+_amd64\.deb", debs[0].name)
+    return debs[0]
+
+
+def dpkg_deb(*args) -> str:
+    return subprocess.run(["dpkg-deb", *args], capture_output=True, text=True, check=True,
+                          timeout=60).stdout
+
+
+def test_contents_are_where_debian_expects_them(deb):
+    listing = dpkg_deb("-c", str(deb))
+    paths = {line.split()[-1].lstrip(".") for line in listing.splitlines()}
+    for wanted in ("/usr/bin/scalr-usage-exporter",
+                   "/lib/systemd/system/scalr-usage-exporter.service",
+                   "/etc/scalr-usage-exporter/scalr-usage-exporter.yml",
+                   "/etc/default/scalr-usage-exporter",
+                   "/usr/share/scalr-usage-exporter/grafana/dashboards/scalr-usage.json",
+                   "/usr/share/scalr-usage-exporter/prometheus/rules.yml",
+                   "/usr/share/scalr-usage-exporter/postgres/schema.sql"):
+        assert wanted in paths, wanted
+    binary_line = next(l for l in listing.splitlines() if l.endswith("/usr/bin/scalr-usage-exporter"))
+    assert binary_line.startswith("-rwxr-xr-x")
+
+
+def test_control_fields_and_conffiles(deb):
+    control = dpkg_deb("-f", str(deb))
+    fields = dict(re.findall(r"^(\S+): (.*)$", control, re.M))
+    assert fields["Package"] == "scalr-usage-exporter"
+    assert fields["Architecture"] == "amd64"
+    depends = fields["Depends"]
+    # Computed by dpkg-shlibdeps from what the binary links, not written by hand.
+    for library in ("libcivetweb1", "libcurl4", "libpqxx-6.4", "libprometheus-cpp-core1.0",
+                    "libyaml-cpp0.7", "libc6"):
+        assert library in depends, depends
+    workdir = Path(deb).parent / "control"
+    subprocess.run(["dpkg-deb", "-e", str(deb), str(workdir)], check=True, timeout=60)
+    conffiles = (workdir / "conffiles").read_text().split()
+    assert "/etc/scalr-usage-exporter/scalr-usage-exporter.yml" in conffiles
+    assert "/etc/default/scalr-usage-exporter" in conffiles
+
+
+def test_unpacked_binary_runs(deb, tmp_path):
+    root = tmp_path / "root"
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True, timeout=60)
+    binary = root / "usr/bin/scalr-usage-exporter"
+    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30)
+    assert version.returncode == 0, version.stderr
+    assert re.match(r"scalr-usage-exporter, version \d+\.\d+\.\d+", version.stdout)
+    helptext = subprocess.run([str(binary), "--help"], capture_output=True, text=True, timeout=30)
+    for flag in ("--config.file", "--web.listen-address", "--log.level", "--log.format",
+                 "--check-config", "--version"):
+        assert flag in helptext.stdout, flag
+    # The shipped example config is valid apart from the token, which the user supplies.
+    token = tmp_path / "token"
+    token.write_text("example-token")
+    config = (root / "etc/scalr-usage-exporter/scalr-usage-exporter.yml").read_text()
+    config = config.replace("/etc/scalr-usage-exporter/token", str(token))
+    (tmp_path / "c.yml").write_text(config)
+    check = subprocess.run([str(binary), f"--config.file={tmp_path / 'c.yml'}", "--check-config"],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stderr
