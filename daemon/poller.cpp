@@ -1,10 +1,9 @@
 #include "daemon/poller.h"
 
-#include <condition_variable>
-#include <mutex>
 #include <set>
 
 #include "util/log.h"
+#include "util/stoppable_sleep.h"
 
 namespace scalr_usage {
 
@@ -18,18 +17,13 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Sleeps until deadline or until stop is requested, whichever comes first. Returns false on stop.
-bool sleep_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop) {
-  std::mutex mutex;
-  std::condition_variable_any wake;
-  std::unique_lock lock(mutex);
-  return !wake.wait_until(lock, stop, deadline, [] { return false; }) && !stop.stop_requested();
-}
-
 }  // namespace
 
 Poller::Poller(Options options, const SourceFactory& make_source, SnapshotStore& store)
-    : options_(std::move(options)), store_(store), source_(make_source(*this)) {
+    : options_(std::move(options)),
+      store_(store),
+      source_(make_source(*this)),
+      working_(*store.snapshot()) {
   // Known before the source is ever asked, so that a source that cannot even list its accounts
   // (a database down since start) still shows each of them as down rather than nothing at all.
   for (const std::string& account_id : source_->configured_accounts()) {
@@ -159,10 +153,20 @@ void Poller::record_failure(const std::string& account_id, const SourceError& er
   }
 }
 
+bool Poller::responsive(std::chrono::steady_clock::duration max_busy) const {
+  const auto since = busy_since_.load();
+  if (since == 0) return true;
+  const std::chrono::steady_clock::time_point started{std::chrono::steady_clock::duration{since}};
+  return std::chrono::steady_clock::now() - started <= max_busy;
+}
+
 void Poller::run(std::stop_token stop) {
   auto next = std::chrono::steady_clock::now();
   while (!stop.stop_requested()) {
+    busy_since_.store(std::chrono::steady_clock::now().time_since_epoch().count());
     poll_once(stop);
+    busy_since_.store(0);
+    if (on_cycle_done_) on_cycle_done_(working_);
     next += options_.interval;
     const auto now = std::chrono::steady_clock::now();
     if (next < now) next = now;  // a poll longer than the interval starts the next one at once

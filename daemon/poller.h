@@ -2,6 +2,7 @@
 // The background poll loop: every poll.interval it asks the source for the current billing period
 // of every account and publishes a new snapshot after each account. A scrape never waits for it.
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -23,8 +24,18 @@ class Poller final : private RequestObserver {
     std::chrono::milliseconds interval{std::chrono::minutes{5}};
     WallClock now = [] { return Clock::now(); };
   };
+  using CycleObserver = std::function<void(const Snapshot&)>;
 
+  // Continues from what the store holds (last good values, counters), so a poller that replaces
+  // another on reload keeps serving what is known.
   Poller(Options options, const SourceFactory& make_source, SnapshotStore& store);
+
+  // Called on the polling thread after every cycle (systemd's STATUS=). Set before run().
+  void set_cycle_observer(CycleObserver observer) { on_cycle_done_ = std::move(observer); }
+
+  // False when a poll cycle has been running for longer than max_busy: the loop is stuck. Safe to
+  // call from any thread (the systemd watchdog asks).
+  bool responsive(std::chrono::steady_clock::duration max_busy) const;
 
   // One cycle over every account for the period containing now(). Returns early, publishing what
   // it has, once stop is requested.
@@ -44,7 +55,10 @@ class Poller final : private RequestObserver {
   const Options options_;
   SnapshotStore& store_;
   std::unique_ptr<UsageSource> source_;
+  CycleObserver on_cycle_done_;
   Snapshot working_;  // owned by the polling thread; copies of it are published
+  // steady_clock ticks when the running cycle started; 0 while the loop waits.
+  std::atomic<std::chrono::steady_clock::rep> busy_since_{0};
 };
 
 }  // namespace scalr_usage

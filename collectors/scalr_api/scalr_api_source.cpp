@@ -1,9 +1,7 @@
 #include "collectors/scalr_api/scalr_api_source.h"
 
 #include <algorithm>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <random>
 #include <utility>
 
@@ -82,15 +80,6 @@ std::string url_encode(std::string_view text) {
     }
   }
   return out;
-}
-
-bool sleep_unless_stopped(milliseconds duration, std::stop_token stop) {
-  std::mutex mutex;
-  std::condition_variable_any wakeup;
-  std::unique_lock lock(mutex);
-  // Nothing ever notifies; the wait ends on timeout or when the stop_token's callback wakes it.
-  wakeup.wait_for(lock, stop, duration, [] { return false; });
-  return !stop.stop_requested();
 }
 
 ScalrApiSource::ScalrApiSource(ScalrTarget target, RequestObserver* observer)

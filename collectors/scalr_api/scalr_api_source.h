@@ -15,15 +15,12 @@
 #include "collectors/scalr_api/retry.h"
 #include "collectors/source.h"
 #include "config/config.h"
+#include "util/stoppable_sleep.h"  // the real Sleeper: sleep_unless_stopped
 
 namespace scalr_usage {
 
 // Waits for the duration unless stop is requested first; returns false when stopped.
 using Sleeper = std::function<bool(std::chrono::milliseconds, std::stop_token)>;
-
-// The real Sleeper: a condition_variable_any wait that a stop request wakes at once, so SIGTERM
-// during a backoff does not wait out the backoff.
-bool sleep_unless_stopped(std::chrono::milliseconds duration, std::stop_token stop);
 
 // Not thread-safe: fetch() calls must not overlap (the daemon polls accounts one at a time from
 // one thread). observer, when not null, must outlive the source.

@@ -247,3 +247,40 @@ TEST_F(PollerTest, RunReturnsPromptlyWhenStopped) {
 
 }  // namespace
 }  // namespace scalr_usage
+
+namespace scalr_usage {
+namespace {
+
+// A reload replaces the poller; the new one must keep serving the old one's values and counters.
+TEST(PollerReplacement, ContinuesFromWhatTheStoreHolds) {
+  SnapshotStore store(BuildInfo{"t", "t"});
+  auto make = [](ScriptedSource::Answer answer) {
+    return [answer](RequestObserver& observer) {
+      auto source = std::make_unique<ScriptedSource>(observer);
+      source->accounts_ = {"acc-a"};
+      source->script["acc-a"] = {answer};
+      return source;
+    };
+  };
+  Poller first({std::chrono::minutes{5}, [] { return kNow; }}, make(UsageCounts{4, 40}), store);
+  first.poll_once({});
+  Poller second({std::chrono::minutes{5}, [] { return kNow; }},
+                make(SourceError(ErrorReason::timeout, "slow")), store);
+  second.poll_once({});
+  const auto snapshot = store.snapshot();
+  EXPECT_EQ(snapshot->accounts.at("acc-a").usage->total, (UsageCounts{4, 40}));
+  EXPECT_FALSE(snapshot->accounts.at("acc-a").up);
+  EXPECT_EQ(snapshot->api_requests.at(200), 2u);  // both pollers' requests
+  EXPECT_EQ(snapshot->poll_errors.at({"acc-a", "timeout"}), 1u);
+}
+
+TEST(PollerHeartbeat, IdleIsResponsive) {
+  SnapshotStore store(BuildInfo{"t", "t"});
+  Poller poller(
+      {std::chrono::minutes{5}, [] { return kNow; }},
+      [](RequestObserver& observer) { return std::make_unique<ScriptedSource>(observer); }, store);
+  EXPECT_TRUE(poller.responsive(std::chrono::seconds{0}));
+}
+
+}  // namespace
+}  // namespace scalr_usage
