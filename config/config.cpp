@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <initializer_list>
@@ -16,6 +17,7 @@
 
 #include "config/dsn.h"
 #include "config/duration.h"
+#include "reports/render.h"  // kReportFormats
 
 namespace scalr_usage {
 
@@ -200,18 +202,35 @@ class Value {
     return value;
   }
 
-  // A list of distinct, non-empty strings without whitespace; non-empty unless allow_empty.
-  std::vector<std::string> unique_words(std::string_view wanted, bool allow_empty = false) const {
+  // The items of a list, each with its index in the key path ("reports.schedules[0]"); non-empty
+  // unless allow_empty.
+  std::vector<Value> items(std::string_view wanted, bool allow_empty = false) const {
     if (!node_.IsSequence()) fail_type(wanted);
     if (node_.size() == 0 && !allow_empty) {
       fail("want " + std::string(wanted) + ", got an empty list");
     }
-    std::vector<std::string> words;
+    std::vector<Value> items;
     for (std::size_t index = 0; index < node_.size(); ++index) {
-      const Value item(node_[index], path_ + "[" + std::to_string(index) + "]");
+      items.emplace_back(node_[index], path_ + "[" + std::to_string(index) + "]");
+    }
+    return items;
+  }
+
+  // A list of distinct, non-empty strings without whitespace; non-empty unless allow_empty.
+  // accept, when given, checks each word (throwing std::invalid_argument, reported at the item).
+  std::vector<std::string> unique_words(
+      std::string_view wanted, bool allow_empty = false,
+      const std::function<void(const std::string&)>& accept = {}) const {
+    std::vector<std::string> words;
+    for (const Value& item : items(wanted, allow_empty)) {
       std::string word = item.text("a string");
       if (word.empty()) item.fail("must not be empty");
       if (std::any_of(word.begin(), word.end(), is_space)) item.fail("must not contain whitespace");
+      if (accept)
+        item.parsed("a string", [&](const std::string& w) {
+          accept(w);
+          return 0;
+        });
       if (std::find(words.begin(), words.end(), word) != words.end()) {
         item.fail("duplicate " + quote_for_message(word));
       }
@@ -425,6 +444,96 @@ std::string sql_query(const std::string& text) {
     throw std::invalid_argument("must not be empty (leave the key out for the default query)");
   }
   return std::string(query);
+}
+
+// billing.overage_price: a plain decimal number; money is integer millionths from here on
+// (price_micros), so anything price_micros refuses is refused here, where the key can be named.
+double overage_price(const std::string& text) {
+  double price = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), price);
+  bool valid = error == std::errc() && end == text.data() + text.size();
+  if (valid) {
+    try {
+      price_micros(price);
+    } catch (const std::invalid_argument&) {
+      valid = false;
+    }
+  }
+  if (!valid) {
+    throw std::invalid_argument("want a price from 0 to 1000000 like 0.99, got " +
+                                quote_for_message(text));
+  }
+  return price;
+}
+
+// ISO 4217 style: the renderers print it next to every amount and in the FOCUS BillingCurrency.
+std::string currency_code(const std::string& text) {
+  if (text.size() != 3 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    throw std::invalid_argument("want 3 uppercase letters like USD or EUR, got " +
+                                quote_for_message(text));
+  }
+  return text;
+}
+
+// A schedule's name becomes a directory name and a state file key, so it is kept to characters
+// that are safe in both and cannot be "." or "..".
+std::string schedule_name(const std::string& text) {
+  const bool valid = !text.empty() && text.size() <= 64 &&
+                     std::all_of(text.begin(), text.end(),
+                                 [](char c) { return is_alnum(c) || c == '_' || c == '-'; });
+  if (!valid) {
+    throw std::invalid_argument("want a name of 1 to 64 letters, digits, _ or -, got " +
+                                quote_for_message(text));
+  }
+  return text;
+}
+
+void report_format(const std::string& format) {
+  if (std::find(kReportFormats.begin(), kReportFormats.end(), format) == kReportFormats.end()) {
+    throw std::invalid_argument("unknown format " + quote_for_message(format) +
+                                " (want csv, json, html or focus)");
+  }
+}
+
+// The daemon runs with / as its working directory under systemd; a relative path would silently
+// depend on where it was started.
+std::filesystem::path absolute_directory(const std::string& text) {
+  if (text.empty() || text.front() != '/') {
+    throw std::invalid_argument("want an absolute directory path, got " + quote_for_message(text));
+  }
+  return std::filesystem::path(text).lexically_normal();
+}
+
+ReportSchedule parse_schedule(const Value& item, const std::vector<ReportSchedule>& earlier) {
+  std::optional<std::string> name;
+  std::optional<CronExpression> cron;
+  std::optional<PeriodKind> period;
+  std::vector<std::string> formats(kReportFormats.begin(), kReportFormats.end());
+  item.walk({
+      {"name",
+       [&](const Value& v) {
+         name = v.parsed("a schedule name", schedule_name);
+         for (const ReportSchedule& other : earlier) {
+           if (other.name == *name) v.fail("duplicate schedule name " + quote_for_message(*name));
+         }
+       }},
+      {"cron",
+       [&](const Value& v) {
+         cron = v.parsed("a cron expression like \"0 6 1 * *\"", &CronExpression::parse);
+       }},
+      {"period", [&](const Value& v) { period = v.parsed("a report period", &parse_period_kind); }},
+      {"formats",
+       [&](const Value& v) {
+         formats = v.unique_words("a list of formats", false, report_format);
+       }},
+  });
+  if (!name) fail(item.path() + ".name", "required (e.g. monthly)");
+  if (!cron) fail(item.path() + ".cron", "required (e.g. \"0 6 1 * *\")");
+  if (!period) {
+    fail(item.path() + ".period", "required (previous_month, month_to_date or previous_day)");
+  }
+  return ReportSchedule{std::move(*name), std::move(*cron), *period, std::move(formats)};
 }
 
 // The URL is echoed only in parts: a query or user-info part might hold a credential.
@@ -725,6 +834,43 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
          poll.walk({
              {"interval",
               [&](const Value& v) { config.poll.interval = v.duration(std::chrono::seconds{1}); }},
+         });
+       }},
+      {"billing",
+       [&](const Value& billing) {
+         billing.walk({
+             {"included_runs",
+              [&](const Value& v) {
+                config.billing.included_runs = static_cast<std::uint64_t>(v.integer(0));
+              }},
+             {"overage_price",
+              [&](const Value& v) {
+                config.billing.overage_price = v.parsed("a price like 0.99", overage_price);
+              }},
+             {"currency",
+              [&](const Value& v) {
+                config.billing.currency = v.parsed("a currency code", currency_code);
+              }},
+         });
+       }},
+      {"reports",
+       [&](const Value& reports) {
+         reports.walk({
+             {"output_dir",
+              [&](const Value& v) {
+                config.reports.output_dir = v.parsed("a directory path", absolute_directory);
+              }},
+             {"schedules",
+              [&](const Value& v) {
+                for (const Value& item : v.items("a list of schedules", /*allow_empty=*/true)) {
+                  config.reports.schedules.push_back(
+                      parse_schedule(item, config.reports.schedules));
+                }
+              }},
+             {"keep",
+              [&](const Value& v) {
+                config.reports.keep = static_cast<int>(v.integer(1, 100000));
+              }},
          });
        }},
   });

@@ -4,12 +4,17 @@
 
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "reports/cron.h"
+#include "reports/report.h"          // BillingPlan
+#include "reports/schedule_state.h"  // PeriodKind
 
 namespace scalr_usage {
 
@@ -83,12 +88,33 @@ struct PollConfig {
   std::chrono::milliseconds interval{std::chrono::minutes{5}};
 };
 
+// One entry of reports.schedules. Not default-constructible (a CronExpression only comes from
+// parsing), so a schedule always has a valid cron.
+struct ReportSchedule {
+  // Unique, [A-Za-z0-9_-]{1,64}: the key in the state file and the name of the schedule's
+  // subdirectory of reports.output_dir, which keeps the schedules' files and retention apart.
+  std::string name;
+  CronExpression cron;  // 5 fields, UTC
+  PeriodKind period;
+  std::vector<std::string> formats;  // distinct names from kReportFormats, in the order written
+};
+
+// `reports:`. Without the section there are no schedules; the on-demand command still works.
+struct ReportsConfig {
+  std::filesystem::path output_dir = "/var/lib/scalr-usage-exporter/reports";  // absolute
+  std::vector<ReportSchedule> schedules;
+  // Reports kept per schedule, account and format: the newest `keep` periods stay.
+  int keep = 24;
+};
+
 struct Config {
   WebConfig web;
   std::string source = "scalr_api";        // scalr_api | postgres
   std::vector<ScalrTarget> scalr_targets;  // filled when source is scalr_api
   std::optional<PostgresConfig> postgres;  // set when source is postgres
   PollConfig poll;
+  BillingPlan billing;  // `billing:`; the default is no plan
+  ReportsConfig reports;
 };
 
 // Lets tests and the daemon supply the environment without touching the process's globals.

@@ -7,12 +7,19 @@
 
 #include "config/config.h"
 #include "config/duration.h"
+#include "reports/render.h"         // kReportFormats
+#include "reports/report_runner.h"  // parse_report_period
 
 namespace scalr_usage {
 
 namespace {
 
 using Command = CliOptions::Command;
+
+constexpr std::string_view kReportCommand = "report";
+
+// Which command a flag belongs to.
+enum class Scope { any, daemon, report };
 
 // One flag, described once: parse_cli() and usage_text() both read this table, so the help
 // cannot drift from what is accepted.
@@ -22,43 +29,96 @@ struct Flag {
   std::string_view placeholder;  // empty for a switch, which takes no value
   std::string_view help;
   std::string default_text;  // empty when there is nothing to show
+  Scope scope;
   std::function<void(CliOptions&, const std::string&)> apply;
 };
 
 // Command only ever moves up (run < check_config < version < help), so `--check-config --help`
-// prints help whatever the order of the flags.
+// prints help whatever the order of the flags. `report` is a word, not a flag (see parse_cli).
 void request(CliOptions& options, Command command) {
   options.command = std::max(options.command, command);
 }
 
-const std::array<Flag, 7>& flags() {
-  static const std::array<Flag, 7> table{{
+// A repeatable flag's values: every use adds its comma-separated items.
+void add_items(std::vector<std::string>& into, const std::string& value,
+               const std::function<void(const std::string&)>& check) {
+  std::string_view rest = value;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    const std::string item(rest.substr(0, comma));
+    if (item.empty()) throw std::invalid_argument("empty item in " + quote_for_message(value));
+    check(item);
+    if (std::find(into.begin(), into.end(), item) != into.end()) {
+      throw std::invalid_argument("duplicate " + quote_for_message(item));
+    }
+    into.push_back(item);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+}
+
+const std::array<Flag, 11>& flags() {
+  static const std::array<Flag, 11> table{{
       {"--config.file", "", "PATH", "Path to the YAML configuration file.",
-       CliOptions{}.config_file,
+       CliOptions{}.config_file, Scope::any,
        [](CliOptions& options, const std::string& value) { options.config_file = value; }},
       {"--web.listen-address", "", "ADDRESS",
        "Address to serve metrics on: HOST:PORT, [IPv6]:PORT or :PORT.",
        "web.listen_address from the configuration file, else " + WebConfig{}.listen_address,
+       Scope::daemon,
        [](CliOptions& options, const std::string& value) {
          validate_listen_address(value);
          options.listen_address = value;
        }},
       {"--log.level", "", "LEVEL",
-       "Only log messages of this level or above: debug, info, warn, error.", "info",
+       "Only log messages of this level or above: debug, info, warn, error.", "info", Scope::any,
        [](CliOptions& options, const std::string& value) {
          options.log_level = log::parse_level(value);
        }},
-      {"--log.format", "", "FORMAT", "Log line format: logfmt or json.", "logfmt",
+      {"--log.format", "", "FORMAT", "Log line format: logfmt or json.", "logfmt", Scope::any,
        [](CliOptions& options, const std::string& value) {
          options.log_format = log::parse_format(value);
        }},
       {"--check-config", "", "",
        "Validate the configuration file (and read the token) then exit: 0 if valid, 1 if not.", "",
+       Scope::daemon,
        [](CliOptions& options, const std::string&) { request(options, Command::check_config); }},
-      {"--version", "", "", "Print the version and exit.", "",
+      {"--version", "", "", "Print the version and exit.", "", Scope::any,
        [](CliOptions& options, const std::string&) { request(options, Command::version); }},
-      {"--help", "-h", "", "Show this help and exit.", "",
+      {"--help", "-h", "", "Show this help and exit.", "", Scope::any,
        [](CliOptions& options, const std::string&) { request(options, Command::help); }},
+      {"--period", "", "PERIOD",
+       "The period to report on, UTC: a month YYYY-MM, a day YYYY-MM-DD, or days "
+       "YYYY-MM-DD..YYYY-MM-DD (both inclusive). Required.",
+       "", Scope::report,
+       [](CliOptions& options, const std::string& value) {
+         options.report.period = parse_report_period(value);
+         options.report.period_text = value;
+       }},
+      {"--account", "", "ID",
+       "Only this account; repeat the flag or separate IDs with commas for several.",
+       "every account of the source", Scope::report,
+       [](CliOptions& options, const std::string& value) {
+         add_items(options.report.accounts, value, [](const std::string&) {});
+       }},
+      {"--format", "", "FORMAT",
+       "Report format: csv, json, html or focus; repeat the flag or separate them with commas "
+       "for several.",
+       "all four; csv with --output=-", Scope::report,
+       [](CliOptions& options, const std::string& value) {
+         add_items(options.report.formats, value, [](const std::string& format) {
+           if (std::find(kReportFormats.begin(), kReportFormats.end(), format) ==
+               kReportFormats.end()) {
+             throw std::invalid_argument("unknown format " + quote_for_message(format) +
+                                         " (want csv, json, html or focus)");
+           }
+         });
+       }},
+      {"--output", "", "DIR",
+       "Directory to write the report files to (created if missing), or - for standard output: "
+       "then one format, every account in one document.",
+       ".", Scope::report,
+       [](CliOptions& options, const std::string& value) { options.report.output = value; }},
   }};
   return table;
 }
@@ -102,8 +162,15 @@ void append_wrapped(std::string& out, std::string_view text, std::size_t indent,
 
 CliOptions parse_cli(const std::vector<std::string>& args) {
   CliOptions options;
+  bool report = false;
+  std::vector<const Flag*> used;
   for (std::size_t index = 0; index < args.size(); ++index) {
     const std::string& arg = args[index];
+    if (arg == kReportCommand) {
+      if (report) fail(arg, "given twice");
+      report = true;
+      continue;
+    }
     const std::string_view name = std::string_view(arg).substr(0, arg.find('='));
     const auto flag = std::find_if(flags().begin(), flags().end(), [&](const Flag& known) {
       return known.name == name || (!known.short_name.empty() && known.short_name == name);
@@ -113,8 +180,9 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       if (name.size() > 1 && name.front() == '-') {
         fail(name, "unknown flag (long flags take two dashes, e.g. --config.file)");
       }
-      fail(arg, "unexpected argument (this program takes only flags)");
+      fail(arg, "unexpected argument (the only command is report; everything else is a flag)");
     }
+    used.push_back(&*flag);
 
     const bool inline_value = arg.size() > name.size();
     std::string value;
@@ -138,26 +206,60 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       fail(flag->name, error.what());
     }
   }
+  // --help and --version answer whatever else is on the line.
+  if (options.command == Command::help || options.command == Command::version) return options;
+  for (const Flag* flag : used) {
+    if (flag->scope == Scope::report && !report) {
+      fail(flag->name, "only with the report command, e.g. scalr-usage-exporter report " +
+                           std::string(flag->name) + "=...");
+    }
+    if (flag->scope == Scope::daemon && report) fail(flag->name, "not with the report command");
+  }
+  if (!report) return options;
+  ReportOptions& report_options = options.report;
+  if (report_options.period_text.empty()) {
+    fail("--period", "required by the report command, e.g. --period=2026-10");
+  }
+  if (report_options.output == "-") {
+    if (report_options.formats.size() > 1) {
+      fail("--format",
+           "--output=- writes one format, got " + std::to_string(report_options.formats.size()));
+    }
+    if (report_options.formats.empty()) report_options.formats = {"csv"};
+  } else if (report_options.formats.empty()) {
+    report_options.formats.assign(kReportFormats.begin(), kReportFormats.end());
+  }
+  options.command = Command::report;
   return options;
 }
 
 std::string usage_text() {
   std::string text =
       "usage: scalr-usage-exporter [<flags>]\n"
+      "       scalr-usage-exporter report --period=PERIOD [<flags>] [<report flags>]\n"
       "\n"
-      "Prometheus exporter for Scalr billing usage: polls the Scalr API and serves\n"
-      "the result as metrics. The API token is read from scalr.token_file in the\n"
-      "configuration file, or else from the SCALR_TOKEN environment variable.\n"
+      "Prometheus exporter for Scalr billing usage: polls the Scalr API (or a\n"
+      "PostgreSQL database) and serves the result as metrics, and writes the billing\n"
+      "reports scheduled under reports: in the configuration. The API token is read\n"
+      "from scalr.token_file in the configuration file, or else from the SCALR_TOKEN\n"
+      "environment variable.\n"
       "\n"
-      "Flags:\n";
-  for (const Flag& flag : flags()) {
-    text += flag.short_name.empty() ? "      " : "  " + std::string(flag.short_name) + ", ";
-    text += flag.name;
-    if (!flag.placeholder.empty()) text += "=" + std::string(flag.placeholder);
-    text += "\n";
-    std::string help(flag.help);
-    if (!flag.default_text.empty()) help += " (default: " + flag.default_text + ")";
-    append_wrapped(text, help, 10, 80);
+      "The report command writes the billing summary reports of one period from the\n"
+      "same source, the same files a schedule writes, and exits: 0 when every\n"
+      "account's reports were written, 1 when any failed. Example:\n"
+      "  scalr-usage-exporter report --config.file=F --period=2026-10 --output=/tmp/r\n";
+  for (const Scope section : {Scope::any, Scope::report}) {
+    text += section == Scope::report ? "\nReport flags:\n" : "\nFlags:\n";
+    for (const Flag& flag : flags()) {
+      if ((flag.scope == Scope::report) != (section == Scope::report)) continue;
+      text += flag.short_name.empty() ? "      " : "  " + std::string(flag.short_name) + ", ";
+      text += flag.name;
+      if (!flag.placeholder.empty()) text += "=" + std::string(flag.placeholder);
+      text += "\n";
+      std::string help(flag.help);
+      if (!flag.default_text.empty()) help += " (default: " + flag.default_text + ")";
+      append_wrapped(text, help, 10, 80);
+    }
   }
   return text;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "model/period.h"
 #include "util/log.h"
 
 namespace scalr_usage {
@@ -16,16 +17,28 @@ class CliError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// The `report` command's flags (README.md, "On demand").
+struct ReportOptions {
+  Period period;                      // --period, required
+  std::string period_text;            // as given, for messages
+  std::vector<std::string> accounts;  // --account; empty: every account of the source
+  // --format; every format by default, csv alone with --output=-.
+  std::vector<std::string> formats;
+  std::string output = ".";  // --output: a directory, or "-" for standard output
+};
+
 struct CliOptions {
-  enum class Command { run, check_config, version, help };
+  enum class Command { run, check_config, report, version, help };
   Command command = Command::run;
   std::string config_file = "/etc/scalr-usage-exporter/scalr-usage-exporter.yml";
   std::optional<std::string> listen_address;  // overrides web.listen_address
   log::Level log_level = log::Level::info;
   log::Format log_format = log::Format::logfmt;
+  ReportOptions report;  // with Command::report
 };
 
-// args excludes argv[0]. Accepts --flag=value and --flag value. Throws CliError naming the flag.
+// args excludes argv[0]. Accepts --flag=value and --flag value, and the command word `report`
+// anywhere among them. Throws CliError naming the flag.
 CliOptions parse_cli(const std::vector<std::string>& args);
 std::string usage_text();
 

@@ -1,11 +1,15 @@
-// Wiring only: flags, config, logging, then the poller, the snapshot store and the web server.
-// Business logic lives in collectors/, metrics/, web/ and daemon/poller.cpp.
+// Wiring only: flags, config, logging, then the poller, the report scheduler, the snapshot store
+// and the web server, or the on-demand report command. Business logic lives in collectors/,
+// metrics/, reports/, web/ and daemon/{poller,report_scheduler,report_command}.cpp.
 
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <exception>
+#include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +21,8 @@
 #include "config/duration.h"
 #include "daemon/cli.h"
 #include "daemon/poller.h"
+#include "daemon/report_command.h"
+#include "daemon/report_scheduler.h"
 #include "metrics/snapshot_store.h"
 #include "util/log.h"
 #include "version.h"
@@ -59,10 +65,15 @@ std::string check_postgres_query(PostgresSource& source) {
   }
 }
 
-Poller::SourceFactory source_factory(const Config& config) {
+// The one way sources are made: the poller's, each report run's and the report command's are
+// separate instances (sources are not thread-safe). Only the poller's start-up checks the
+// postgres query: the daemon's start is where a broken query must stop it.
+Poller::SourceFactory source_factory(const Config& config, bool check_query_at_start) {
   if (config.postgres) {
-    return [postgres = *config.postgres](RequestObserver&) -> std::unique_ptr<UsageSource> {
+    return [postgres = *config.postgres,
+            check_query_at_start](RequestObserver&) -> std::unique_ptr<UsageSource> {
       auto source = std::make_unique<PostgresSource>(postgres);
+      if (!check_query_at_start) return source;
       if (const std::string unchecked = check_postgres_query(*source); !unchecked.empty()) {
         log::warn("cannot check postgres.query at start; polling will keep trying",
                   {{"error", unchecked}});
@@ -73,6 +84,33 @@ Poller::SourceFactory source_factory(const Config& config) {
   return [target = config.scalr_targets.at(0)](RequestObserver& observer) {
     return std::make_unique<ScalrApiSource>(target, &observer);
   };
+}
+
+// The report command in the foreground: SIGINT/SIGTERM stop the run (files already renamed into
+// place stay, a file being written is not left behind) instead of killing the process.
+int report_command(const CliOptions& options, const Config& config) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::stop_source stop;
+  std::jthread watch([&signals, &stop](std::stop_token done) {
+    while (!done.stop_requested()) {
+      const timespec timeout{0, 200'000'000};
+      if (sigtimedwait(&signals, nullptr, &timeout) > 0) {
+        stop.request_stop();
+        return;
+      }
+    }
+  });
+  struct NoObserver final : RequestObserver {
+    void on_response(int) override {}
+  } no_observer;
+  const Poller::SourceFactory factory = source_factory(config, /*check_query_at_start=*/false);
+  return run_report_command(
+      options.report, config, [&] { return factory(no_observer); },
+      ReportCommandIo{std::cout, stderr, isatty(STDERR_FILENO) == 1}, stop.get_token());
 }
 
 void log_start(const Config& config) {
@@ -131,6 +169,7 @@ int run(const CliOptions& options) {
     std::printf("%s: configuration is valid\n", options.config_file.c_str());
     return 0;
   }
+  if (options.command == CliOptions::Command::report) return report_command(options, config);
   if (options.listen_address) config.web.listen_address = *options.listen_address;
 
   const sigset_t signals = block_shutdown_signals();
@@ -139,13 +178,16 @@ int run(const CliOptions& options) {
   SnapshotStore store(BuildInfo{build::kVersion, build::kRevision});
   std::unique_ptr<Poller> poller;
   try {
-    poller = std::make_unique<Poller>(Poller::Options{config.poll.interval}, source_factory(config),
-                                      store);
+    poller = std::make_unique<Poller>(Poller::Options{config.poll.interval},
+                                      source_factory(config, /*check_query_at_start=*/true), store);
   } catch (const ConfigError& error) {
     // The postgres source's startup check found the query unusable: fail before listening.
     log::error("invalid configuration", {{"file", options.config_file}, {"error", error.what()}});
     return kExitConfig;
   }
+  // Before listening, so that the first scrape already has the report and plan series.
+  ReportScheduler scheduler(ReportScheduler::Options{config.reports, config.billing},
+                            source_factory(config, /*check_query_at_start=*/false), store);
   std::unique_ptr<WebServer> server;
   try {
     server = std::make_unique<WebServer>(
@@ -160,6 +202,7 @@ int run(const CliOptions& options) {
                           {"telemetry_path", config.web.telemetry_path}});
 
   std::jthread poll_thread([&poller](std::stop_token stop) { poller->run(stop); });
+  std::jthread report_thread([&scheduler](std::stop_token stop) { scheduler.run(stop); });
 
   for (;;) {
     int received = 0;
@@ -172,7 +215,9 @@ int run(const CliOptions& options) {
     break;
   }
   poll_thread.request_stop();
+  report_thread.request_stop();
   poll_thread.join();
+  report_thread.join();
   server.reset();
   log::info("stopped");
   return 0;

@@ -27,9 +27,10 @@ std::string gzip_compress(const std::string& data) {
   return out;
 }
 
-Exposition render_exposition(const Snapshot& snapshot, const BuildInfo& build) {
+Exposition render_exposition(const Snapshot& snapshot, const BuildInfo& build,
+                             const ReportStatus& reports) {
   std::ostringstream text;
-  prometheus::TextSerializer{}.Serialize(text, collect_metrics(snapshot, build));
+  prometheus::TextSerializer{}.Serialize(text, collect_metrics(snapshot, build, reports));
   Exposition exposition;
   exposition.text = std::move(text).str();
   exposition.gzip = gzip_compress(exposition.text);

@@ -17,7 +17,8 @@ struct Exposition {
   std::string gzip;  // the same bytes, gzip-compressed
 };
 
-Exposition render_exposition(const Snapshot& snapshot, const BuildInfo& build);
+Exposition render_exposition(const Snapshot& snapshot, const BuildInfo& build,
+                             const ReportStatus& reports = {});
 
 // gzip (RFC 1952) of data; throws std::runtime_error if zlib fails.
 std::string gzip_compress(const std::string& data);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
 
 #include "collectors/source.h"
 #include "metrics/names.h"
@@ -62,7 +63,8 @@ Labels workspace_labels(const std::string& account_id, const WorkspaceUsage& ws)
 
 }  // namespace
 
-std::vector<MetricFamily> collect_metrics(const Snapshot& snapshot, const BuildInfo& build) {
+std::vector<MetricFamily> collect_metrics(const Snapshot& snapshot, const BuildInfo& build,
+                                          const ReportStatus& reports) {
   using namespace metric_names;
   FamilyBuilder out;
   auto& account_runs = out.add(
@@ -121,10 +123,25 @@ std::vector<MetricFamily> collect_metrics(const Snapshot& snapshot, const BuildI
       MetricType::Counter);
   auto& build_info = out.add(
       kBuildInfo, "Build information of the exporter; the value is always 1.", MetricType::Gauge);
+  auto& included_runs =
+      out.add(kIncludedRuns,
+              "Runs included per billing period by the configured plan (billing.included_runs).",
+              MetricType::Gauge);
+  auto& report_errors = out.add(
+      kReportErrors, "Failed attempts to write a scheduled report since start, per schedule.",
+      MetricType::Counter);
+  auto& report_last_success =
+      out.add(kReportLastSuccess,
+              "Unix time the schedule's last report was written completely (every account and "
+              "format).",
+              MetricType::Gauge);
 
   for (const auto& [account_id, state] : snapshot.accounts) {
     const Labels account{{"account_id", account_id}};
     add_sample(up, account, state.up ? 1 : 0);
+    if (reports.included_runs) {
+      add_sample(included_runs, account, static_cast<double>(*reports.included_runs));
+    }
     if (state.last_success_unix_seconds) {
       add_sample(last_success, account, *state.last_success_unix_seconds);
     }
@@ -156,10 +173,20 @@ std::vector<MetricFamily> collect_metrics(const Snapshot& snapshot, const BuildI
     }
   }
   if (snapshot.source_up) add_sample(source_up, {}, *snapshot.source_up ? 1 : 0);
-  for (const auto& [code, count] : snapshot.api_requests) {
+  // The report runs call the same API with their own source; one count tells the whole load.
+  std::map<int, std::uint64_t> responses = snapshot.api_requests;
+  for (const auto& [code, count] : reports.api_requests) responses[code] += count;
+  for (const auto& [code, count] : responses) {
     add_sample(api_requests, {{"code", std::to_string(code)}}, static_cast<double>(count));
   }
   add_sample(build_info, {{"version", build.version}, {"revision", build.revision}}, 1);
+  for (const auto& [schedule, status] : reports.schedules) {
+    const Labels labels{{"schedule", schedule}};
+    add_sample(report_errors, labels, static_cast<double>(status.errors));
+    if (status.last_success_unix_seconds) {
+      add_sample(report_last_success, labels, *status.last_success_unix_seconds);
+    }
+  }
   return std::move(out).take();
 }
 

@@ -18,6 +18,7 @@ struct BuildInfo {
 };
 
 std::vector<prometheus::MetricFamily> collect_metrics(const Snapshot& snapshot,
-                                                      const BuildInfo& build);
+                                                      const BuildInfo& build,
+                                                      const ReportStatus& reports = {});
 
 }  // namespace scalr_usage

@@ -2,13 +2,27 @@
 
 namespace scalr_usage {
 
-SnapshotStore::SnapshotStore(BuildInfo build) : build_(std::move(build)) { publish(Snapshot{}); }
+SnapshotStore::SnapshotStore(BuildInfo build) : build_(std::move(build)) {
+  const std::lock_guard lock(publish_mutex_);
+  install(std::make_shared<const Snapshot>(), std::make_shared<const ReportStatus>());
+}
+
+void SnapshotStore::install(std::shared_ptr<const Snapshot> snapshot,
+                            std::shared_ptr<const ReportStatus> reports) {
+  auto exposition =
+      std::make_shared<const Exposition>(render_exposition(*snapshot, build_, *reports));
+  const std::lock_guard lock(mutex_);
+  current_ = Current{std::move(snapshot), std::move(reports), std::move(exposition)};
+}
 
 void SnapshotStore::publish(Snapshot snapshot) {
-  auto exposition = std::make_shared<const Exposition>(render_exposition(snapshot, build_));
-  auto shared = std::make_shared<const Snapshot>(std::move(snapshot));
-  const std::lock_guard lock(mutex_);
-  current_ = Current{std::move(shared), std::move(exposition)};
+  const std::lock_guard lock(publish_mutex_);
+  install(std::make_shared<const Snapshot>(std::move(snapshot)), current().reports);
+}
+
+void SnapshotStore::publish_report_status(ReportStatus status) {
+  const std::lock_guard lock(publish_mutex_);
+  install(current().snapshot, std::make_shared<const ReportStatus>(std::move(status)));
 }
 
 SnapshotStore::Current SnapshotStore::current() const {
@@ -17,6 +31,10 @@ SnapshotStore::Current SnapshotStore::current() const {
 }
 
 std::shared_ptr<const Snapshot> SnapshotStore::snapshot() const { return current().snapshot; }
+
+std::shared_ptr<const ReportStatus> SnapshotStore::report_status() const {
+  return current().reports;
+}
 
 std::shared_ptr<const Exposition> SnapshotStore::exposition() const { return current().exposition; }
 

@@ -1,7 +1,8 @@
 #pragma once
-// The hand-over point between the poller (one writer) and the scrape and report paths (many
-// readers). A publication swaps in a new immutable snapshot together with its rendered exposition,
-// so readers never see a half-built state and a scrape never serialises anything.
+// The hand-over point between the writers (the poller, the report scheduler) and the scrape and
+// report paths (many readers). A publication swaps in a new immutable input together with the
+// exposition rendered from it, so readers never see a half-built state and a scrape never
+// serialises anything.
 
 #include <memory>
 #include <mutex>
@@ -15,20 +16,32 @@ class SnapshotStore {
  public:
   explicit SnapshotStore(BuildInfo build);
 
-  // Renders the exposition of snapshot and makes both current. Called by the poller only.
+  // Each writer has its own input, so the poller and the report scheduler never write the same
+  // object; either publication renders the exposition anew from both latest inputs.
+  // Called by the poller only.
   void publish(Snapshot snapshot);
+  // Called by the report scheduler only (and once by main before any thread starts).
+  void publish_report_status(ReportStatus status);
 
   std::shared_ptr<const Snapshot> snapshot() const;
+  std::shared_ptr<const ReportStatus> report_status() const;
   std::shared_ptr<const Exposition> exposition() const;
 
  private:
   struct Current {
     std::shared_ptr<const Snapshot> snapshot;
+    std::shared_ptr<const ReportStatus> reports;
     std::shared_ptr<const Exposition> exposition;
   };
   Current current() const;
+  // Renders and swaps in. Caller holds publish_mutex_.
+  void install(std::shared_ptr<const Snapshot> snapshot,
+               std::shared_ptr<const ReportStatus> reports);
 
   const BuildInfo build_;
+  // Serialises the two writers: without it, both could render from the other's older input and
+  // the later swap would drop the earlier writer's change.
+  std::mutex publish_mutex_;
   mutable std::mutex mutex_;  // guards only the pointer swap, never the rendering
   Current current_;
 };

@@ -35,4 +35,22 @@ struct Snapshot {
   std::map<int, std::uint64_t> api_requests;
 };
 
+struct ReportScheduleStatus {
+  std::uint64_t errors = 0;  // failed attempts since start
+  // When the schedule's last report was written (from the state file until one is written).
+  std::optional<double> last_success_unix_seconds;
+};
+
+// The scheduled reports' side of the exposition, published by the report scheduler only
+// (SnapshotStore::publish_report_status), so it and the poller never write the same object.
+struct ReportStatus {
+  std::map<std::string, ReportScheduleStatus> schedules;  // every configured schedule, by name
+  // HTTP status code -> count of the report runs' Scalr API responses since start; exported
+  // added to the poller's counts.
+  std::map<int, std::uint64_t> api_requests;
+  // billing.included_runs when a plan is configured (scalr_account_included_runs of every
+  // account); the plan is the reports' configuration, hence here.
+  std::optional<std::uint64_t> included_runs;
+};
+
 }  // namespace scalr_usage

@@ -4,12 +4,16 @@
 // platform's printf changes the output). What each format contains is documented in README.md
 // ("Reports") and, for JSON, in docs/report.schema.json.
 
+#include <array>
 #include <string>
 #include <string_view>
 
 #include "reports/report.h"
 
 namespace scalr_usage {
+
+// Every format, in the order reports are written when a schedule does not choose.
+inline constexpr std::array<std::string_view, 4> kReportFormats = {"csv", "json", "html", "focus"};
 
 // "schema_version" of render_json; bump it on any incompatible change to the JSON shape.
 inline constexpr int kReportJsonSchemaVersion = 1;

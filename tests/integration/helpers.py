@@ -448,15 +448,25 @@ def _yaml_scalar(v) -> str:
     return json.dumps(str(v), ensure_ascii=False)  # a JSON string is a valid YAML scalar
 
 
+def _yaml_flow(v) -> str:
+    """A value in YAML's flow style: {a: 1, b: [x, y]}."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_yaml_flow(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_yaml_flow(x) for x in v) + "]"
+    return "null" if v is None else _yaml_scalar(v)
+
+
 def to_yaml(obj, indent: int = 0) -> str:
-    """A tiny YAML emitter for nested dicts/lists of scalars (no PyYAML needed)."""
+    """A tiny YAML emitter for nested dicts/lists (no PyYAML needed); list items that are dicts or
+    lists (reports.schedules) are written in flow style."""
     pad = "  " * indent
     out = []
     for k, v in obj.items():
         if isinstance(v, dict):
             out.append(f"{pad}{k}:\n{to_yaml(v, indent + 1)}")
         elif isinstance(v, (list, tuple)):
-            out.append(f"{pad}{k}:" + ("".join(f"\n{pad}  - {_yaml_scalar(x)}" for x in v)
+            out.append(f"{pad}{k}:" + ("".join(f"\n{pad}  - {_yaml_flow(x)}" for x in v)
                                        if v else " []") + "\n")
         elif v is None:
             out.append(f"{pad}{k}: null\n")

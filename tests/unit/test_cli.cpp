@@ -101,11 +101,88 @@ TEST(CliErrors, UnknownFlagsAndArguments) {
   EXPECT_THAT(cli_error({"--web.listen_address=:1"}), StartsWith("--web.listen_address: unknown"));
   EXPECT_THAT(cli_error({"-config.file=x"}), StartsWith("-config.file: unknown flag (long flags"));
   EXPECT_THAT(cli_error({"-v"}), StartsWith("-v: unknown flag"));
-  EXPECT_THAT(cli_error({"run"}), StartsWith("run: unexpected argument"));
+  EXPECT_THAT(cli_error({"run"}),
+              StartsWith("run: unexpected argument (the only command is report"));
   EXPECT_THAT(cli_error({"--"}), StartsWith("--: unknown flag"));
   EXPECT_THAT(cli_error({""}), StartsWith(": unexpected argument"));
   EXPECT_THAT(cli_error({"-"}), StartsWith("-: unexpected argument"));
   EXPECT_THAT(cli_error({"--a\nb"}), StartsWith("\"--a\\x0ab\": unknown flag"));
+}
+
+TEST(CliErrors, UnknownFlagsAndArgumentsWithReport) {
+  EXPECT_THAT(cli_error({"report", "extra"}), StartsWith("extra: unexpected argument"));
+  EXPECT_EQ(cli_error({"report", "--period=2026-10", "report"}), "report: given twice");
+}
+
+// --- the report command ----------------------------------------------------------------------
+
+Period month_of(int y, unsigned m) {
+  using namespace std::chrono;
+  return month_containing(Seconds{sys_days{year{y} / month{m} / 1}.time_since_epoch()});
+}
+
+TEST(CliReport, PeriodAndDefaults) {
+  const CliOptions options = parse_cli({"report", "--config.file=/c.yml", "--period=2026-10"});
+  EXPECT_EQ(options.command, Command::report);
+  EXPECT_EQ(options.config_file, "/c.yml");
+  EXPECT_EQ(options.report.period, month_of(2026, 10));
+  EXPECT_EQ(options.report.period_text, "2026-10");
+  EXPECT_TRUE(options.report.accounts.empty());
+  EXPECT_EQ(options.report.formats, (std::vector<std::string>{"csv", "json", "html", "focus"}));
+  EXPECT_EQ(options.report.output, ".");
+  // The command word may come anywhere.
+  EXPECT_EQ(parse_cli({"--period", "2026-10", "report"}).command, Command::report);
+}
+
+TEST(CliReport, DayRangesAccountsFormatsAndOutput) {
+  using namespace std::chrono;
+  const CliOptions options = parse_cli(
+      {"report", "--period=2026-11-01..2026-11-07", "--account=acc-1", "--account", "acc-2,acc-3",
+       "--format=json,html", "--format", "csv", "--output=/srv/out", "--log.level=debug"});
+  EXPECT_EQ(options.report.period, days(year{2026} / 11 / 1, year{2026} / 11 / 7));
+  EXPECT_EQ(options.report.accounts, (std::vector<std::string>{"acc-1", "acc-2", "acc-3"}));
+  EXPECT_EQ(options.report.formats, (std::vector<std::string>{"json", "html", "csv"}));
+  EXPECT_EQ(options.report.output, "/srv/out");
+  EXPECT_EQ(options.log_level, log::Level::debug);
+}
+
+TEST(CliReport, StandardOutputTakesOneFormatCsvByDefault) {
+  EXPECT_EQ(parse_cli({"report", "--period=2026-10", "--output=-"}).report.formats,
+            std::vector<std::string>{"csv"});
+  EXPECT_EQ(parse_cli({"report", "--period=2026-10", "--output=-", "--format=json"}).report.formats,
+            std::vector<std::string>{"json"});
+  EXPECT_EQ(cli_error({"report", "--period=2026-10", "--output=-", "--format=csv,json"}),
+            "--format: --output=- writes one format, got 2");
+}
+
+TEST(CliReport, Errors) {
+  EXPECT_EQ(cli_error({"report"}),
+            "--period: required by the report command, e.g. --period=2026-10");
+  EXPECT_THAT(cli_error({"report", "--period=2026-13"}),
+              StartsWith("--period: want YYYY-MM, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD"));
+  EXPECT_THAT(cli_error({"report", "--period=2026-11-07..2026-11-01"}),
+              HasSubstr("the last day is before the first"));
+  EXPECT_THAT(cli_error({"report", "--period=last-month"}), StartsWith("--period: want"));
+  EXPECT_EQ(cli_error({"report", "--period=2026-10", "--format=pdf"}),
+            "--format: unknown format \"pdf\" (want csv, json, html or focus)");
+  EXPECT_EQ(cli_error({"report", "--period=2026-10", "--format=csv,csv"}),
+            "--format: duplicate \"csv\"");
+  EXPECT_EQ(cli_error({"report", "--period=2026-10", "--account=a,,b"}),
+            "--account: empty item in \"a,,b\"");
+  EXPECT_EQ(cli_error({"report", "--period=2026-10", "--output="}), "--output: empty value");
+  EXPECT_EQ(cli_error({"report", "--period=2026-10", "--check-config"}),
+            "--check-config: not with the report command");
+  EXPECT_EQ(cli_error({"report", "--period=2026-10", "--web.listen-address=:1"}),
+            "--web.listen-address: not with the report command");
+  EXPECT_THAT(cli_error({"--period=2026-10"}),
+              StartsWith("--period: only with the report command"));
+  EXPECT_THAT(cli_error({"--output=-"}), StartsWith("--output: only with the report command"));
+}
+
+TEST(CliReport, HelpAndVersionStillWin) {
+  EXPECT_EQ(parse_cli({"report", "--help"}).command, Command::help);
+  EXPECT_EQ(parse_cli({"report", "--version"}).command, Command::version);
+  EXPECT_EQ(parse_cli({"--period=2026-10", "-h"}).command, Command::help);
 }
 
 TEST(CliErrors, CliErrorIsAnInvalidArgument) {
@@ -114,12 +191,29 @@ TEST(CliErrors, CliErrorIsAnInvalidArgument) {
 
 TEST(CliUsage, DocumentsEveryFlagWithItsDefault) {
   const std::string usage = usage_text();
-  for (const char* text :
-       {"usage: scalr-usage-exporter", "--config.file=PATH",
-        "/etc/scalr-usage-exporter/scalr-usage-exporter.yml", "--web.listen-address=ADDRESS",
-        "0.0.0.0:9871", "web.listen_address", "--log.level=LEVEL", "(default: info)",
-        "--log.format=FORMAT", "(default: logfmt)", "--check-config", "--version", "--help",
-        "-h, --help", "SCALR_TOKEN"}) {
+  for (const char* text : {"usage: scalr-usage-exporter",
+                           "--config.file=PATH",
+                           "/etc/scalr-usage-exporter/scalr-usage-exporter.yml",
+                           "--web.listen-address=ADDRESS",
+                           "0.0.0.0:9871",
+                           "web.listen_address",
+                           "--log.level=LEVEL",
+                           "(default: info)",
+                           "--log.format=FORMAT",
+                           "(default: logfmt)",
+                           "--check-config",
+                           "--version",
+                           "--help",
+                           "-h, --help",
+                           "SCALR_TOKEN",
+                           "scalr-usage-exporter report --period=PERIOD",
+                           "Report flags:",
+                           "--period=PERIOD",
+                           "YYYY-MM-DD..YYYY-MM-DD",
+                           "--account=ID",
+                           "--format=FORMAT",
+                           "--output=DIR",
+                           "standard output"}) {
     EXPECT_THAT(usage, HasSubstr(text));
   }
 }

@@ -813,6 +813,152 @@ TEST(ConfigEnvironment, ProcessEnvironmentIsTheRealOne) {
   EXPECT_EQ(env.at("SUE_CONFIG_TEST_VARIABLE"), "a=b");
 }
 
+// --- billing ---------------------------------------------------------------------------------
+
+TEST(ConfigBilling, DefaultIsNoPlan) {
+  const Config config = parse_config(minimal_yaml(), token_env());
+  EXPECT_EQ(config.billing.included_runs, 0u);
+  EXPECT_EQ(config.billing.overage_price, 0.0);
+  EXPECT_EQ(config.billing.currency, "USD");
+  EXPECT_FALSE(has_plan(config.billing));
+}
+
+TEST(ConfigBilling, Values) {
+  const Config config = parse_config(
+      minimal_yaml() + "billing:\n  included_runs: 500\n  overage_price: 0.99\n  currency: EUR\n",
+      token_env());
+  EXPECT_EQ(config.billing.included_runs, 500u);
+  EXPECT_EQ(config.billing.overage_price, 0.99);
+  EXPECT_EQ(config.billing.currency, "EUR");
+  EXPECT_EQ(parse_config(minimal_yaml() + "billing:\n  overage_price: 2\n", token_env())
+                .billing.overage_price,
+            2.0);
+  EXPECT_EQ(parse_config(minimal_yaml() + "billing:\n", token_env()).billing.currency, "USD");
+}
+
+TEST(ConfigBilling, Rejected) {
+  const auto billing = [](const std::string& lines) {
+    return minimal_yaml() + "billing:\n" + lines;
+  };
+  expect_rejected(billing("  included_runs: -1\n"), "billing.included_runs", "at least 0");
+  expect_rejected(billing("  included_runs: 1.5\n"), "billing.included_runs", "integer");
+  expect_rejected(billing("  overage_price: -0.5\n"), "billing.overage_price",
+                  "want a price from 0 to 1000000");
+  for (const char* bad : {"nan", "inf", "1e7", "0,99", "$1", "cheap", "0x10", "\"\""}) {
+    expect_rejected(billing("  overage_price: " + std::string(bad) + "\n"), "billing.overage_price",
+                    "want a price");
+  }
+  for (const char* bad : {"usd", "US", "EURO", "E1R", "\"\""}) {
+    expect_rejected(billing("  currency: " + std::string(bad) + "\n"), "billing.currency",
+                    "3 uppercase letters");
+  }
+  expect_rejected(billing("  included: 5\n"), "billing.included", "did you mean included_runs?");
+  expect_rejected(minimal_yaml() + "billing: 5\n", "billing", "want a mapping");
+}
+
+// --- reports ---------------------------------------------------------------------------------
+
+std::string reports_yaml(const std::string& lines) { return minimal_yaml() + "reports:\n" + lines; }
+
+TEST(ConfigReports, DefaultIsNoSchedule) {
+  const Config config = parse_config(minimal_yaml(), token_env());
+  EXPECT_EQ(config.reports.output_dir, "/var/lib/scalr-usage-exporter/reports");
+  EXPECT_TRUE(config.reports.schedules.empty());
+  EXPECT_EQ(config.reports.keep, 24);
+}
+
+TEST(ConfigReports, Schedules) {
+  const Config config = parse_config(reports_yaml("  output_dir: /srv/reports/\n"
+                                                  "  keep: 3\n"
+                                                  "  schedules:\n"
+                                                  "    - name: monthly\n"
+                                                  "      cron: \"0 6 1 * *\"\n"
+                                                  "      period: previous_month\n"
+                                                  "    - name: daily_eu-1\n"
+                                                  "      cron: \"@daily\"\n"
+                                                  "      period: previous_day\n"
+                                                  "      formats: [json, csv]\n"
+                                                  "    - name: mtd\n"
+                                                  "      cron: 0 7 * * MON\n"
+                                                  "      period: month_to_date\n"),
+                                     token_env());
+  const ReportsConfig& reports = config.reports;
+  EXPECT_EQ(reports.output_dir, "/srv/reports/");
+  EXPECT_EQ(reports.keep, 3);
+  ASSERT_EQ(reports.schedules.size(), 3u);
+  EXPECT_EQ(reports.schedules[0].name, "monthly");
+  EXPECT_EQ(reports.schedules[0].cron, CronExpression::parse("0 6 1 * *"));
+  EXPECT_EQ(reports.schedules[0].period, PeriodKind::previous_month);
+  EXPECT_EQ(reports.schedules[0].formats,
+            (std::vector<std::string>{"csv", "json", "html", "focus"}));
+  EXPECT_EQ(reports.schedules[1].name, "daily_eu-1");
+  EXPECT_EQ(reports.schedules[1].cron.text(), "@daily");
+  EXPECT_EQ(reports.schedules[1].period, PeriodKind::previous_day);
+  EXPECT_EQ(reports.schedules[1].formats, (std::vector<std::string>{"json", "csv"}));
+  EXPECT_EQ(reports.schedules[2].period, PeriodKind::month_to_date);
+  EXPECT_TRUE(
+      parse_config(reports_yaml("  schedules: []\n"), token_env()).reports.schedules.empty());
+}
+
+TEST(ConfigReports, WithThePostgresSourceToo) {
+  const Config config = parse_config(
+      "source: postgres\npostgres:\n  dsn: host=db\nbilling:\n  included_runs: 7\nreports:\n"
+      "  schedules:\n    - {name: m, cron: \"0 6 1 * *\", period: previous_month}\n",
+      {});
+  EXPECT_EQ(config.billing.included_runs, 7u);
+  EXPECT_EQ(config.reports.schedules.size(), 1u);
+}
+
+TEST(ConfigReports, ScheduleErrorsNameTheKey) {
+  const auto one = [](const std::string& fields) {
+    return reports_yaml("  schedules:\n    - " + fields + "\n");
+  };
+  const std::string valid = "cron: \"0 6 1 * *\"\n      period: previous_month";
+  expect_rejected(one("name: monthly\n      cron: \"0 24 * * *\"\n      period: previous_month"),
+                  "reports.schedules[0].cron", "cron field 'hour': 24 is out of range 0-23");
+  expect_rejected(one("name: monthly\n      cron: \"0 6 1 *\"\n      period: previous_month"),
+                  "reports.schedules[0].cron", "cron");
+  expect_rejected(one("name: monthly\n      " + valid.substr(0, valid.find('\n')) +
+                      "\n      period: last_month"),
+                  "reports.schedules[0].period", "previous_month, month_to_date or previous_day");
+  expect_rejected(one("name: m\n      cron: \"0 6 1 * *\""), "reports.schedules[0].period",
+                  "required");
+  expect_rejected(one("name: m\n      period: previous_day"), "reports.schedules[0].cron",
+                  "required");
+  expect_rejected(one(valid), "reports.schedules[0].name", "required");
+  for (const char* bad : {"\"\"", "my report", "../x", ".hidden", "a/b", "ü"}) {
+    expect_rejected(one("name: " + std::string(bad) + "\n      " + valid),
+                    "reports.schedules[0].name", "letters, digits, _ or -");
+  }
+  expect_rejected(one("name: m\n      " + valid + "\n      formats: [csv, pdf]"),
+                  "reports.schedules[0].formats[1]", "unknown format \"pdf\"");
+  expect_rejected(one("name: m\n      " + valid + "\n      formats: [csv, csv]"),
+                  "reports.schedules[0].formats[1]", "duplicate \"csv\"");
+  expect_rejected(one("name: m\n      " + valid + "\n      formats: []"),
+                  "reports.schedules[0].formats", "empty list");
+  expect_rejected(one("name: m\n      " + valid + "\n      formats: csv"),
+                  "reports.schedules[0].formats", "want a list of formats");
+  expect_rejected(one("name: m\n      " + valid + "\n      fromats: [csv]"),
+                  "reports.schedules[0].fromats", "did you mean formats?");
+  expect_rejected(reports_yaml("  schedules:\n    - name: m\n      " + valid +
+                               "\n    - name: m\n      " + valid + "\n"),
+                  "reports.schedules[1].name", "duplicate schedule name \"m\"");
+  expect_rejected(reports_yaml("  schedules:\n    - monthly\n"), "reports.schedules[0]",
+                  "want a mapping");
+  expect_rejected(reports_yaml("  schedules: monthly\n"), "reports.schedules", "want a list");
+}
+
+TEST(ConfigReports, OutputDirAndKeep) {
+  expect_rejected(reports_yaml("  output_dir: reports\n"), "reports.output_dir",
+                  "want an absolute directory path");
+  expect_rejected(reports_yaml("  output_dir: \"\"\n"), "reports.output_dir", "absolute");
+  expect_rejected(reports_yaml("  keep: 0\n"), "reports.keep", "from 1 to 100000");
+  expect_rejected(reports_yaml("  keep: all\n"), "reports.keep", "integer");
+  EXPECT_EQ(
+      parse_config(reports_yaml("  output_dir: /a/./b/../c\n"), token_env()).reports.output_dir,
+      "/a/c");
+}
+
 // --- the shipped example -------------------------------------------------------------------
 
 std::filesystem::path example_config_path() {
@@ -857,6 +1003,13 @@ void expect_documented_defaults(const Config& config) {
   EXPECT_EQ(target.retry.max_attempts, target_defaults.retry.max_attempts);
   EXPECT_EQ(target.retry.initial_backoff, target_defaults.retry.initial_backoff);
   EXPECT_EQ(target.retry.max_backoff, target_defaults.retry.max_backoff);
+  const BillingPlan billing_defaults;
+  EXPECT_EQ(config.billing.included_runs, billing_defaults.included_runs);
+  EXPECT_EQ(config.billing.overage_price, billing_defaults.overage_price);
+  EXPECT_EQ(config.billing.currency, billing_defaults.currency);
+  const ReportsConfig reports_defaults;
+  EXPECT_EQ(config.reports.output_dir, reports_defaults.output_dir);
+  EXPECT_EQ(config.reports.keep, reports_defaults.keep);
 }
 
 TEST(ConfigExample, ShippedExampleParses) {
@@ -887,7 +1040,8 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
   std::string example = replace_all(read_example(), "/etc/scalr-usage-exporter/token",
                                     dir.write("token", kToken).string());
   example = replace_all(example, "/etc/ssl/certs/corporate-ca.pem", ca.string());
-  const std::regex commented_key(R"(^( *)# ( *)([a-z_]+:( .*)?)$)");
+  // A key may be the first of a list item ("- name: monthly").
+  const std::regex commented_key(R"(^( *)# ( *)((- )?[a-z_]+:( .*)?)$)");
   std::istringstream lines(example);
   std::string uncommented;
   int keys_uncommented = 0;
@@ -899,10 +1053,17 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
     }
     uncommented += line + "\n";
   }
-  EXPECT_EQ(keys_uncommented, 18) << uncommented;
+  EXPECT_EQ(keys_uncommented, 30) << uncommented;
   const Config config = parse_config(uncommented, {});
   expect_documented_defaults(config);
   EXPECT_EQ(only_target(config).ca_file, ca.string());
+  // The example schedule is the one the README describes.
+  ASSERT_EQ(config.reports.schedules.size(), 1u);
+  const ReportSchedule& schedule = config.reports.schedules[0];
+  EXPECT_EQ(schedule.name, "monthly");
+  EXPECT_EQ(schedule.cron.text(), "0 6 1 * *");
+  EXPECT_EQ(schedule.period, PeriodKind::previous_month);
+  EXPECT_EQ(schedule.formats, (std::vector<std::string>{"csv", "json", "html", "focus"}));
 }
 
 // The commented-out postgres: block is a working configuration once uncommented and selected, and

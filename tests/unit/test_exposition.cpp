@@ -8,6 +8,7 @@
 
 #include "metrics/exposition.h"
 #include "metrics/names.h"
+#include "metrics/snapshot_store.h"
 
 namespace scalr_usage {
 namespace {
@@ -142,6 +143,66 @@ TEST(Exposition, WorkspaceThatLeavesTheDataLeavesTheOutput) {
   snapshot.accounts["acc-1"].usage = usage;
   const std::string text = render_exposition(snapshot, kBuild).text;
   EXPECT_EQ(text.find("workspace_id=\"ws-2\""), std::string::npos);
+}
+
+ReportStatus sample_report_status() {
+  ReportStatus status;
+  status.included_runs = 500;
+  status.schedules["monthly"].errors = 2;
+  status.schedules["monthly"].last_success_unix_seconds = 1.8e9;
+  status.schedules["daily"];  // configured, never written
+  status.api_requests[200] = 3;
+  status.api_requests[503] = 1;
+  return status;
+}
+
+TEST(Exposition, ReportStatusAndPlan) {
+  const std::string text =
+      render_exposition(sample_snapshot(), kBuild, sample_report_status()).text;
+  for (const char* line : {
+           "# TYPE scalr_exporter_report_errors_total counter\n",
+           "scalr_exporter_report_errors_total{schedule=\"daily\"} 0\n",
+           "scalr_exporter_report_errors_total{schedule=\"monthly\"} 2\n",
+           "# TYPE scalr_exporter_report_last_success_timestamp_seconds gauge\n",
+           "scalr_exporter_report_last_success_timestamp_seconds{schedule=\"monthly\"} "
+           "1800000000\n",
+           "# TYPE scalr_account_included_runs gauge\n",
+           // Every account of the snapshot, the failing one too.
+           "scalr_account_included_runs{account_id=\"acc-1\"} 500\n",
+           "scalr_account_included_runs{account_id=\"acc-2\"} 500\n",
+           // The report runs' API responses add to the poller's.
+           "scalr_exporter_api_requests_total{code=\"200\"} 12\n",
+           "scalr_exporter_api_requests_total{code=\"503\"} 1\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  }
+  EXPECT_EQ(text.find("report_last_success_timestamp_seconds{schedule=\"daily\"}"),
+            std::string::npos);
+}
+
+TEST(Exposition, NoPlanNoScheduleNoReportSeries) {
+  const std::string text = render_exposition(sample_snapshot(), kBuild).text;
+  EXPECT_EQ(text.find("scalr_account_included_runs"), std::string::npos);
+  EXPECT_EQ(text.find("scalr_exporter_report_"), std::string::npos);
+}
+
+TEST(SnapshotStore, EachPublicationKeepsTheOtherWritersInput) {
+  SnapshotStore store(kBuild);
+  store.publish_report_status(sample_report_status());
+  store.publish(sample_snapshot());
+  std::string text = store.exposition()->text;
+  EXPECT_NE(text.find("scalr_exporter_report_errors_total{schedule=\"monthly\"} 2"),
+            std::string::npos);
+  EXPECT_NE(text.find("scalr_account_runs_total{account_id=\"acc-1\"} 7"), std::string::npos);
+  ReportStatus next = sample_report_status();
+  next.schedules["monthly"].errors = 3;
+  store.publish_report_status(next);
+  text = store.exposition()->text;
+  EXPECT_NE(text.find("scalr_exporter_report_errors_total{schedule=\"monthly\"} 3"),
+            std::string::npos);
+  EXPECT_NE(text.find("scalr_account_runs_total{account_id=\"acc-1\"} 7"), std::string::npos);
+  EXPECT_EQ(store.snapshot()->generation, 3u);
+  EXPECT_EQ(store.report_status()->schedules.at("monthly").errors, 3u);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 
 #include "model/period.h"
 #include "reports/schedule_state.h"
+#include "test_files.h"
 
 namespace scalr_usage {
 namespace {
@@ -31,38 +32,9 @@ Seconds at(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) {
          minutes{mm} + seconds{ss};
 }
 
-// A fresh directory per test, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "sue-state-test.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr)
-      throw std::system_error(errno, std::generic_category());
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-void write_text(const fs::path& file, const std::string& text) {
-  std::ofstream out(file, std::ios::binary);
-  out << text;
-}
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
+using test_files::read_text;
+using test_files::TempDir;
+using test_files::write_text;
 
 ScheduleSpec spec(std::string name, std::string_view cron, PeriodKind kind) {
   return ScheduleSpec{std::move(name), CronExpression::parse(cron), kind};

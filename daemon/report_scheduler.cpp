@@ -1,0 +1,261 @@
+#include "daemon/report_scheduler.h"
+
+#include <algorithm>
+#include <exception>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+#include "reports/report_runner.h"
+#include "util/log.h"
+#include "util/stoppable_sleep.h"
+
+namespace scalr_usage {
+
+namespace fs = std::filesystem;
+using namespace std::chrono;
+
+namespace {
+
+// The sleep between checks is measured on the steady clock, which stands still during a suspend
+// and ignores clock steps, while cron times are wall-clock times; waking at least this often
+// keeps a fire time from being overslept by more than this.
+constexpr auto kMaxSleep = minutes{1};
+
+double unix_seconds(Seconds t) { return static_cast<double>(t.time_since_epoch().count()); }
+
+std::string join(const std::set<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+ScheduleState load_state(const fs::path& file) {
+  try {
+    return ScheduleState::load(file);
+  } catch (const ScheduleStateError& error) {
+    // Starting empty writes at most the latest report of each schedule again (due_reports never
+    // goes further back), which beats writing none until someone repairs the file.
+    log::error("cannot read the report state file; starting from an empty state",
+               {{"file", file.string()}, {"error", error.what()}});
+    return ScheduleState(file);
+  }
+}
+
+}  // namespace
+
+ReportStatus initial_report_status(const ReportsConfig& reports, const BillingPlan& plan,
+                                   const ScheduleState* state, const ReportStatus* carried) {
+  ReportStatus status;
+  if (has_plan(plan)) status.included_runs = plan.included_runs;
+  if (carried != nullptr) status.api_requests = carried->api_requests;
+  for (const ReportSchedule& schedule : reports.schedules) {
+    ReportScheduleStatus& entry = status.schedules[schedule.name];
+    if (carried != nullptr) {
+      if (const auto it = carried->schedules.find(schedule.name); it != carried->schedules.end()) {
+        entry = it->second;
+      }
+    }
+    if (state != nullptr) {
+      if (const auto last = state->last_entry(schedule.name)) {
+        const double written = unix_seconds(last->written_at);
+        entry.last_success_unix_seconds =
+            std::max(entry.last_success_unix_seconds.value_or(written), written);
+      }
+    }
+  }
+  return status;
+}
+
+ReportScheduler::ReportScheduler(Options options, SourceFactory make_source, SnapshotStore& store)
+    : options_(std::move(options)),
+      make_source_(std::move(make_source)),
+      store_(store),
+      state_(options_.reports.output_dir / ScheduleState::kFileName) {
+  for (const ReportSchedule& schedule : options_.reports.schedules) {
+    specs_.push_back(ScheduleSpec{schedule.name, schedule.cron, schedule.period});
+  }
+  if (!specs_.empty()) {
+    std::string names;
+    for (const ScheduleSpec& spec : specs_) names += (names.empty() ? "" : ",") + spec.name;
+    log::info("report schedules", {{"schedules", names},
+                                   {"output_dir", options_.reports.output_dir.string()},
+                                   {"keep", std::to_string(options_.reports.keep)}});
+    state_ = load_state(state_.file());
+  }
+  status_ =
+      initial_report_status(options_.reports, options_.plan, &state_, store_.report_status().get());
+  store_.publish_report_status(status_);
+}
+
+void ReportScheduler::on_response(int http_status) {
+  ++status_.api_requests[http_status];
+  status_changed_ = true;
+}
+
+const ReportSchedule& ReportScheduler::schedule(const std::string& name) const {
+  const auto& schedules = options_.reports.schedules;
+  const auto it = std::find_if(schedules.begin(), schedules.end(),
+                               [&](const ReportSchedule& s) { return s.name == name; });
+  if (it == schedules.end()) throw std::logic_error("unknown schedule " + name);
+  return *it;
+}
+
+std::optional<Seconds> ReportScheduler::check(std::stop_token stop) {
+  const Seconds now = floor<seconds>(options_.now());
+  const std::vector<DueReport> due = due_reports(specs_, state_, last_check_.value_or(now), now);
+  last_check_ = now;
+
+  std::unique_ptr<UsageSource> source;
+  for (const DueReport& report : due) {
+    if (stop.stop_requested()) break;
+    const auto failure = failures_.find(report.schedule);
+    if (failure != failures_.end() && failure->second.period_key == report.period_key &&
+        now < failure->second.retry_at) {
+      continue;  // backing off
+    }
+    if (!source) {
+      try {
+        source = make_source_(*this);
+      } catch (const std::exception& error) {
+        record_failure(report, now, std::string("cannot create the source: ") + error.what(), {},
+                       0);
+        continue;
+      }
+    }
+    write(report, *source, now, stop);
+  }
+  if (status_changed_) {
+    store_.publish_report_status(status_);
+    status_changed_ = false;
+  }
+
+  // A failure whose report is no longer due (written after all, or its schedule moved on) has
+  // nothing left to retry; keeping it would wake the loop for nothing.
+  std::erase_if(failures_, [&](const auto& entry) {
+    return std::none_of(due.begin(), due.end(), [&](const DueReport& report) {
+      return report.schedule == entry.first && report.period_key == entry.second.period_key;
+    });
+  });
+  std::optional<Seconds> wake = next_wakeup(specs_, now);
+  for (const auto& [name, failure] : failures_) {
+    if (failure.retry_at > now && (!wake || failure.retry_at < *wake)) wake = failure.retry_at;
+  }
+  const std::string next = wake ? format_rfc3339(*wake) : "never";
+  log::debug("scheduled reports checked",
+             {{"due", std::to_string(due.size())}, {"next_check", next}});
+  return wake;
+}
+
+void ReportScheduler::write(const DueReport& due, UsageSource& source, Seconds now,
+                            std::stop_token stop) {
+  const ReportSchedule& spec = schedule(due.schedule);
+  const fs::path directory = options_.reports.output_dir / spec.name;
+  ReportJob job{
+      due.period, {}, {}, options_.plan, spec.formats, spec.name + ": " + spec.cron.text(), now};
+  if (const auto failure = failures_.find(due.schedule);
+      failure != failures_.end() && failure->second.period_key == due.period_key) {
+    job.already_written = failure->second.written_accounts;
+  }
+  // catch_up: the fire time was before this check, missed while the daemon was down or retried.
+  log::info("writing a scheduled report", {{"schedule", spec.name},
+                                           {"period", due.period_key},
+                                           {"catch_up", due.catch_up ? "true" : "false"}});
+  const ReportRunResult result = run_report(source, job, ReportOutput{directory}, stop);
+  if (result.cancelled) return;  // shutting down: not a failure, due again at the next start
+
+  std::set<std::string> written = result.written_accounts();
+  written.insert(job.already_written.begin(), job.already_written.end());
+  if (!result.ok()) {
+    std::string error = result.error;
+    std::size_t failed = 0;
+    for (const AccountResult& account : result.accounts) {
+      if (account.error.empty()) continue;
+      if (error.empty()) error = account.account_id + ": " + account.error;
+      ++failed;
+    }
+    record_failure(due, now, error, written, failed);
+    return;
+  }
+
+  state_.mark_written(due, now);
+  try {
+    state_.save();
+  } catch (const std::system_error& error) {
+    // The files are in place but nothing remembers it: count it, and retry (which only saves the
+    // state again, as every account is recorded as written).
+    record_failure(due, now, std::string("saving the state: ") + error.what(), written, 0);
+    return;
+  }
+  std::size_t removed = 0;
+  try {
+    removed = remove_old_reports(directory, static_cast<std::size_t>(options_.reports.keep)).size();
+  } catch (const fs::filesystem_error& error) {
+    // The report itself landed; old files left behind are no reason to write it again.
+    log::warn(
+        "cannot remove old reports",
+        {{"schedule", spec.name}, {"directory", directory.string()}, {"error", error.what()}});
+  }
+  const bool recovered = failures_.erase(due.schedule) > 0;
+  ReportScheduleStatus& status = status_.schedules[spec.name];
+  status.last_success_unix_seconds = unix_seconds(now);
+  status_changed_ = true;
+  std::size_t files = 0;
+  for (const AccountResult& account : result.accounts) files += account.files.size();
+  log::info(recovered ? "scheduled report written after failures" : "scheduled report written",
+            {{"schedule", spec.name},
+             {"period", due.period_key},
+             {"accounts", std::to_string(written.size())},
+             {"files", std::to_string(files)},
+             {"old_files_removed", std::to_string(removed)},
+             {"directory", directory.string()}});
+}
+
+void ReportScheduler::record_failure(const DueReport& due, Seconds now, const std::string& error,
+                                     const std::set<std::string>& written,
+                                     std::size_t failed_accounts) {
+  Failure& failure = failures_[due.schedule];
+  if (failure.period_key != due.period_key) {
+    failure = Failure{due.period_key, {}, 0, now, failure.logged_error};
+  }
+  failure.written_accounts = written;
+  ++failure.attempts;
+  // 5m, 10m, 20m, ... up to retry_max: bounded, and a long outage is not hammered.
+  auto delay = options_.retry_initial;
+  for (int i = 1; i < failure.attempts && delay < options_.retry_max; ++i) delay *= 2;
+  delay = std::min(delay, options_.retry_max);
+  failure.retry_at = now + delay;
+  ++status_.schedules[due.schedule].errors;
+  status_changed_ = true;
+
+  const std::string retry = format_rfc3339(failure.retry_at);
+  const std::string failed = std::to_string(failed_accounts);
+  const std::string done = join(written);
+  const log::Fields fields{{"schedule", due.schedule}, {"period", due.period_key},
+                           {"error", error},           {"failed_accounts", failed},
+                           {"written_accounts", done}, {"retry_at", retry}};
+  // Once per change of the error; the repeats of a long outage go to debug.
+  if (failure.logged_error != error) {
+    log::error("scheduled report failed", fields);
+    failure.logged_error = error;
+  } else {
+    log::debug("scheduled report failed again", fields);
+  }
+}
+
+void ReportScheduler::run(std::stop_token stop) {
+  if (specs_.empty()) return;
+  std::optional<Seconds> wake = check(stop);
+  while (!stop.stop_requested()) {
+    const auto now = options_.now();
+    if (wake && now >= *wake) {
+      wake = check(stop);
+      continue;
+    }
+    const auto left = wake ? ceil<milliseconds>(*wake - now) : milliseconds{kMaxSleep};
+    if (!sleep_unless_stopped(std::min<milliseconds>(left, kMaxSleep), stop)) break;
+  }
+}
+
+}  // namespace scalr_usage

@@ -1,0 +1,97 @@
+#pragma once
+// The scheduled reports: a loop on its own thread that writes each schedule's report when its
+// cron fires, once per period (reports/schedule_state.h has the catch-up rules), and publishes
+// scalr_exporter_report_* through SnapshotStore::publish_report_status.
+//
+// Layout under reports.output_dir: the state file (ScheduleState::kFileName) and one subdirectory
+// per schedule holding its reports, scalr-usage_<account>_<period_key>.<ext>, so that the
+// retention of one schedule (`keep` periods per account and format) never touches another's.
+//
+// A report is marked written, and the state saved, only when every account's files are in place.
+// A failed attempt is counted, logged once per change of its error, and retried after a bounded
+// backoff (5 minutes, doubling to 1 hour; a schedule firing meanwhile does not hurry it, a new
+// period is not held back by it); the accounts it did write are not written again for that period
+// while the daemon runs.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "collectors/source.h"
+#include "config/config.h"
+#include "metrics/snapshot_store.h"
+#include "reports/schedule_state.h"
+
+namespace scalr_usage {
+
+// The report status every configured schedule starts with: no errors, the last success from the
+// state file's entry when there is one; included_runs when the plan has one. `carried` (nullable)
+// is a previous status whose error counts continue (a scheduler replacing another).
+ReportStatus initial_report_status(const ReportsConfig& reports, const BillingPlan& plan,
+                                   const ScheduleState* state, const ReportStatus* carried);
+
+class ReportScheduler final : private RequestObserver {
+ public:
+  using SourceFactory = std::function<std::unique_ptr<UsageSource>(RequestObserver&)>;
+  using WallClock = std::function<Clock::time_point()>;
+
+  struct Options {
+    ReportsConfig reports;
+    BillingPlan plan;
+    WallClock now = [] { return Clock::now(); };
+    std::chrono::seconds retry_initial{std::chrono::minutes{5}};
+    std::chrono::seconds retry_max{std::chrono::hours{1}};
+  };
+
+  // Loads the state file (a corrupt or unreadable one is logged, and the scheduler starts from an
+  // empty state, which due_reports() turns into at most one report per schedule) and publishes
+  // the initial report status. With no schedules it touches no file. make_source is called once
+  // per check that has reports to write, for a source of the scheduler's own.
+  ReportScheduler(Options options, SourceFactory make_source, SnapshotStore& store);
+
+  // One check at now(): writes every due report not backing off, publishes the status when it
+  // changed, and returns when the next check is due (nullopt: nothing will ever be due).
+  std::optional<Seconds> check(std::stop_token stop);
+
+  // check() at start (the catch-up), then at every wake-up until stop. Returns at once without
+  // schedules.
+  void run(std::stop_token stop);
+
+  const ScheduleState& state() const { return state_; }
+  const ReportStatus& status() const { return status_; }
+
+ private:
+  // A schedule's report that is failing: what is done of it, when to try again, what was logged.
+  struct Failure {
+    std::string period_key;
+    std::set<std::string> written_accounts;
+    int attempts = 0;
+    Seconds retry_at;
+    std::string logged_error;
+  };
+
+  void on_response(int http_status) override;
+  // Runs one due report and records the outcome in the state, the status and failures_.
+  void write(const DueReport& due, UsageSource& source, Seconds now, std::stop_token stop);
+  void record_failure(const DueReport& due, Seconds now, const std::string& error,
+                      const std::set<std::string>& written, std::size_t failed_accounts);
+  const ReportSchedule& schedule(const std::string& name) const;
+
+  const Options options_;
+  const SourceFactory make_source_;
+  SnapshotStore& store_;
+  std::vector<ScheduleSpec> specs_;
+  ScheduleState state_;
+  ReportStatus status_;
+  bool status_changed_ = false;
+  std::optional<Seconds> last_check_;
+  std::map<std::string, Failure> failures_;  // by schedule name
+};
+
+}  // namespace scalr_usage

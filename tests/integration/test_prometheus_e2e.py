@@ -1,0 +1,125 @@
+"""End to end with a real Prometheus server (Debian's prometheus 2.42): it scrapes the real daemon
+every second while the daemon polls the stand-in Scalr server, and evaluates prometheus/rules.yml.
+Through Prometheus's HTTP API the test checks that the stored values equal the sums computed from
+the sample data, that every expression of every dashboard panel returns data, and that the
+recording rules evaluate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+import dashboard
+import helpers
+from helpers import wait_until
+
+INCLUDED_RUNS = 1000
+
+
+@pytest.fixture
+def prometheus(tmp_path):
+    binary = shutil.which("prometheus") or "/usr/bin/prometheus"
+    if not Path(binary).exists():
+        pytest.fail("prometheus is required (scripts/install-deps installs it)")
+    servers = []
+
+    def start(target: str):
+        port = helpers.free_port()
+        config = tmp_path / "prometheus.yml"
+        config.write_text(json.dumps({  # JSON is YAML
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(dashboard.RULES_PATH)],
+            "scrape_configs": [{"job_name": "scalr-usage-exporter",
+                                "static_configs": [{"targets": [target]}]}],
+        }))
+        log = open(tmp_path / "prometheus.log", "wb")
+        proc = subprocess.Popen([binary, f"--config.file={config}",
+                                 f"--storage.tsdb.path={tmp_path / 'data'}",
+                                 f"--web.listen-address=127.0.0.1:{port}",
+                                 "--web.enable-lifecycle"],
+                                stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        servers.append((proc, log))
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: helpers.http_request(url + "/-/ready", timeout=2).status == 200, 30,
+                   0.2, "prometheus ready")
+        return url
+
+    yield start
+    for proc, log in servers:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def query(prom_url: str, expr: str) -> list:
+    r = helpers.http_request(prom_url + "/api/v1/query?" + urllib.parse.urlencode({"query": expr}),
+                             timeout=10)
+    body = r.json()
+    assert r.status == 200 and body["status"] == "success", (expr, body)
+    return body["data"]["result"]
+
+
+def by_labels(result, *names) -> dict:
+    return {tuple(item["metric"].get(n, "") for n in names): float(item["value"][1])
+            for item in result}
+
+
+def test_prometheus_stores_the_sample_sums_and_every_panel_has_data(stub, exporter_factory,
+                                                                    prometheus):
+    exporter = exporter_factory(stub, overrides={"billing": {"included_runs": INCLUDED_RUNS}})
+    accounts = exporter.config["scalr"]["accounts"]
+    prom = prometheus(exporter.url.removeprefix("http://"))
+
+    wait_until(lambda: len(query(prom, "scalr_up == 1")) == len(accounts), 60, 0.5,
+               "every account up in prometheus")
+    # Recording rules over a window need two samples; give them a few evaluations.
+    wait_until(lambda: query(prom, "scalr:account_runs:increase1d"), 60, 0.5,
+               "recording rules evaluated")
+
+    start = query(prom, "scalr_billing_period_start_timestamp_seconds")
+    end = query(prom, "scalr_billing_period_end_timestamp_seconds")
+    period_start = {float(s["value"][1]) for s in start}
+    period_end = {float(s["value"][1]) for s in end}
+    assert len(period_start) == 1 and len(period_end) == 1
+    import datetime as dt
+    first = dt.datetime.fromtimestamp(period_start.pop(), dt.timezone.utc)
+    last = dt.datetime.fromtimestamp(period_end.pop(), dt.timezone.utc)
+    expected = helpers.expected_usage(first, last, accounts=accounts)
+
+    assert by_labels(query(prom, "scalr_account_runs_total"), "account_id") == \
+        {(a,): u.runs for a, u in expected.accounts.items()}
+    assert by_labels(query(prom, "scalr_account_run_seconds_total"), "account_id") == \
+        {(a,): u.seconds for a, u in expected.accounts.items()}
+    assert by_labels(query(prom, "scalr_environment_runs_total"), "account_id",
+                     "environment_id") == {k: u.runs for k, u in expected.environments.items()}
+    assert by_labels(query(prom, "scalr_workspace_run_seconds_total"), "account_id",
+                     "workspace_id") == {k: u.seconds for k, u in expected.workspaces.items()}
+    assert by_labels(query(prom, "scalr_account_included_runs"), "account_id") == \
+        {(a,): INCLUDED_RUNS for a in accounts}
+
+    # The forecast rule: runs so far scaled by the elapsed share of the period, never below them.
+    forecast = by_labels(query(prom, "scalr:account_runs:forecast_period_end"), "account_id")
+    for account, usage in expected.accounts.items():
+        assert forecast[(account,)] >= usage.runs
+
+    # Every recording rule produces series.
+    for name in dashboard.recorded_names():
+        assert query(prom, name), name
+
+    # Every dashboard panel expression, with the variables as Grafana's "All" fills them in, and
+    # with one concrete account, returns data; so do the variables' own queries.
+    for values in (None, {"account": helpers.sample_data.ACCOUNT_MAIN}):
+        for e in dashboard.substituted_expressions(values):
+            assert query(prom, e.expr), (e.panel, e.expr)
+    for name, variable_query in dashboard.variable_queries().items():
+        selector = dashboard.label_values_metric(variable_query)
+        if selector:
+            assert query(prom, dashboard.substitute(selector)), (name, variable_query)
