@@ -10,19 +10,23 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "collectors/postgres/postgres_source.h"
-#include "collectors/scalr_api/scalr_api_source.h"
+#include "collectors/scalr_api/http_transport.h"
 #include "config/config.h"
 #include "config/dsn.h"
 #include "config/duration.h"
 #include "daemon/cli.h"
+#include "daemon/notify.h"
 #include "daemon/poller.h"
 #include "daemon/report_command.h"
 #include "daemon/report_scheduler.h"
+#include "daemon/watchdog.h"
+#include "daemon/workers.h"
 #include "metrics/snapshot_store.h"
 #include "util/log.h"
 #include "version.h"
@@ -53,39 +57,6 @@ sigset_t block_shutdown_signals() {
   return signals;
 }
 
-// The PostgreSQL source's startup check. A query that cannot work is a configuration error
-// (ConfigError propagates); a database that cannot be asked yet is not, as the poller keeps trying.
-// Returns the reason the query could not be checked, empty when it was.
-std::string check_postgres_query(PostgresSource& source) {
-  try {
-    source.check_query({});
-    return "";
-  } catch (const SourceError& error) {
-    return error.what();
-  }
-}
-
-// The one way sources are made: the poller's, each report run's and the report command's are
-// separate instances (sources are not thread-safe). Only the poller's start-up checks the
-// postgres query: the daemon's start is where a broken query must stop it.
-Poller::SourceFactory source_factory(const Config& config, bool check_query_at_start) {
-  if (config.postgres) {
-    return [postgres = *config.postgres,
-            check_query_at_start](RequestObserver&) -> std::unique_ptr<UsageSource> {
-      auto source = std::make_unique<PostgresSource>(postgres);
-      if (!check_query_at_start) return source;
-      if (const std::string unchecked = check_postgres_query(*source); !unchecked.empty()) {
-        log::warn("cannot check postgres.query at start; polling will keep trying",
-                  {{"error", unchecked}});
-      }
-      return source;
-    };
-  }
-  return [target = config.scalr_targets.at(0)](RequestObserver& observer) {
-    return std::make_unique<ScalrApiSource>(target, &observer);
-  };
-}
-
 // The report command in the foreground: SIGINT/SIGTERM stop the run (files already renamed into
 // place stay, a file being written is not left behind) instead of killing the process.
 int report_command(const CliOptions& options, const Config& config) {
@@ -107,7 +78,7 @@ int report_command(const CliOptions& options, const Config& config) {
   struct NoObserver final : RequestObserver {
     void on_response(int) override {}
   } no_observer;
-  const Poller::SourceFactory factory = source_factory(config, /*check_query_at_start=*/false);
+  const Poller::SourceFactory factory = make_source_factory(config, /*check_query_at_start=*/false);
   return run_report_command(
       options.report, config, [&] { return factory(no_observer); },
       ReportCommandIo{std::cout, stderr, isatty(STDERR_FILENO) == 1}, stop.get_token());
@@ -139,6 +110,75 @@ void log_start(const Config& config) {
                                               {"poll_interval", interval}});
 }
 
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Asks the daemon's own listener for /-/healthy over loopback: the watchdog's proof that the
+// HTTP server still answers, not merely that its threads exist.
+class HealthCheck {
+ public:
+  HealthCheck(const WebServer& server, const std::string& listen_address)
+      : transport_(std::make_shared<CurlTransport>()) {
+    const auto ports = server.ports();
+    std::string host = listen_address.substr(0, listen_address.rfind(':'));
+    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+    if (host == "[::]") host = "[::1]";
+    url_ =
+        "http://" + host + ":" + std::to_string(ports.empty() ? 0 : ports.front()) + "/-/healthy";
+  }
+  bool operator()() const {
+    try {
+      return transport_->get(HttpRequest{url_, {}, std::chrono::seconds{5}, 1024, ""}, {}).status ==
+             200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+ private:
+  std::shared_ptr<CurlTransport> transport_;  // used by the watchdog thread only
+  std::string url_;
+};
+
+// SIGHUP: a valid new configuration replaces the poller and the scheduler (accounts, interval,
+// schedules) while the listener and the values it serves stay; an invalid one is rejected and the
+// running workers carry on. web.* changes need a restart, since the listener is kept.
+std::unique_ptr<Workers> reload(const CliOptions& options, Config& running, SnapshotStore& store,
+                                std::unique_ptr<Workers> workers) {
+  log::info("SIGHUP received; reloading the configuration", {{"file", options.config_file}});
+  Config next;
+  try {
+    next = load_config(options.config_file, process_environment());
+    if (options.listen_address) next.web.listen_address = *options.listen_address;
+  } catch (const ConfigError& error) {
+    log::error("reload failed; keeping the running configuration",
+               {{"file", options.config_file}, {"error", error.what()}});
+    store.publish_config_status(
+        ConfigStatus{false, store.config_status()->last_reload_success_unix_seconds});
+    return workers;
+  }
+  if (next.web.listen_address != running.web.listen_address ||
+      next.web.telemetry_path != running.web.telemetry_path) {
+    log::warn("web.* changed; the listener keeps its address and path until a restart");
+  }
+  workers.reset();  // stop the old threads first: sources and the state file are not shared
+  try {
+    workers = std::make_unique<Workers>(next, store);
+  } catch (const ConfigError& error) {
+    log::error("reload failed; restarting with the running configuration",
+               {{"error", error.what()}});
+    store.publish_config_status(
+        ConfigStatus{false, store.config_status()->last_reload_success_unix_seconds});
+    return std::make_unique<Workers>(running, store);
+  }
+  next.web = running.web;
+  running = std::move(next);
+  store.publish_config_status(ConfigStatus{true, unix_now()});
+  log_start(running);
+  return workers;
+}
+
 int run(const CliOptions& options) {
   log::init(options.log_level, options.log_format);
   Config config;
@@ -158,8 +198,10 @@ int run(const CliOptions& options) {
     if (config.postgres) {
       try {
         PostgresSource source(*config.postgres);
-        if (const std::string unchecked = check_postgres_query(source); !unchecked.empty()) {
-          std::fprintf(stderr, "warning: postgres.query not checked: %s\n", unchecked.c_str());
+        try {
+          source.check_query({});
+        } catch (const SourceError& unchecked) {
+          std::fprintf(stderr, "warning: postgres.query not checked: %s\n", unchecked.what());
         }
       } catch (const ConfigError& error) {
         std::fprintf(stderr, "%s\n", error.what());
@@ -176,18 +218,15 @@ int run(const CliOptions& options) {
   log_start(config);
 
   SnapshotStore store(BuildInfo{build::kVersion, build::kRevision});
-  std::unique_ptr<Poller> poller;
+  store.publish_config_status(ConfigStatus{true, unix_now()});
+  std::unique_ptr<Workers> workers;
   try {
-    poller = std::make_unique<Poller>(Poller::Options{config.poll.interval},
-                                      source_factory(config, /*check_query_at_start=*/true), store);
+    workers = std::make_unique<Workers>(config, store);
   } catch (const ConfigError& error) {
     // The postgres source's startup check found the query unusable: fail before listening.
     log::error("invalid configuration", {{"file", options.config_file}, {"error", error.what()}});
     return kExitConfig;
   }
-  // Before listening, so that the first scrape already has the report and plan series.
-  ReportScheduler scheduler(ReportScheduler::Options{config.reports, config.billing},
-                            source_factory(config, /*check_query_at_start=*/false), store);
   std::unique_ptr<WebServer> server;
   try {
     server = std::make_unique<WebServer>(
@@ -201,23 +240,52 @@ int run(const CliOptions& options) {
   log::info("listening", {{"address", config.web.listen_address},
                           {"telemetry_path", config.web.telemetry_path}});
 
-  std::jthread poll_thread([&poller](std::stop_token stop) { poller->run(stop); });
-  std::jthread report_thread([&scheduler](std::stop_token stop) { scheduler.run(stop); });
+  // The watchdog thread reads `workers` while a reload swaps it: both sides hold the mutex. During
+  // a swap there are no workers, so no ping, which a reload far shorter than the watchdog
+  // interval does not notice.
+  std::mutex workers_mutex;
+  auto watchdog = std::make_unique<Watchdog>(
+      systemd::watchdog_ping_interval().value_or(std::chrono::microseconds::zero()),
+      [&workers, &workers_mutex, check = HealthCheck(*server, config.web.listen_address)] {
+        {
+          const std::lock_guard lock(workers_mutex);
+          if (!workers || !workers->responsive()) return false;
+        }
+        return check();
+      },
+      [] { systemd::watchdog_ping(); });
 
+  bool ready = false;
   for (;;) {
-    int received = 0;
-    if (sigwait(&signals, &received) != 0) continue;
+    // READY=1 once the listener is up and the first poll was attempted; until then, and between
+    // signals, the loop wakes every 200 ms to look.
+    if (!ready && store.snapshot()->first_poll_done) {
+      systemd::ready("first poll done; serving on " + config.web.listen_address);
+      ready = true;
+    }
+    const timespec wake{0, 200'000'000};
+    const int received = sigtimedwait(&signals, nullptr, &wake);
+    if (received < 0) continue;
     if (received == SIGHUP) {
-      log::warn("SIGHUP received; reloading is not supported yet, restart to apply changes");
+      systemd::reloading();
+      std::unique_ptr<Workers> running;
+      {
+        const std::lock_guard lock(workers_mutex);
+        running = std::move(workers);
+      }
+      running = reload(options, config, store, std::move(running));
+      const std::lock_guard lock(workers_mutex);
+      workers = std::move(running);
+      systemd::ready("configuration reloaded");
+      ready = true;
       continue;
     }
     log::info("shutting down", {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"}});
     break;
   }
-  poll_thread.request_stop();
-  report_thread.request_stop();
-  poll_thread.join();
-  report_thread.join();
+  systemd::stopping();
+  watchdog.reset();  // first: it uses the workers and the server
+  workers.reset();
   server.reset();
   log::info("stopped");
   return 0;

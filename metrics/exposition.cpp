@@ -28,9 +28,9 @@ std::string gzip_compress(const std::string& data) {
 }
 
 Exposition render_exposition(const Snapshot& snapshot, const BuildInfo& build,
-                             const ReportStatus& reports) {
+                             const ReportStatus& reports, const ConfigStatus& config) {
   std::ostringstream text;
-  prometheus::TextSerializer{}.Serialize(text, collect_metrics(snapshot, build, reports));
+  prometheus::TextSerializer{}.Serialize(text, collect_metrics(snapshot, build, reports, config));
   Exposition exposition;
   exposition.text = std::move(text).str();
   exposition.gzip = gzip_compress(exposition.text);

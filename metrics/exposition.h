@@ -18,7 +18,7 @@ struct Exposition {
 };
 
 Exposition render_exposition(const Snapshot& snapshot, const BuildInfo& build,
-                             const ReportStatus& reports = {});
+                             const ReportStatus& reports = {}, const ConfigStatus& config = {});
 
 // gzip (RFC 1952) of data; throws std::runtime_error if zlib fails.
 std::string gzip_compress(const std::string& data);

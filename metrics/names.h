@@ -24,4 +24,9 @@ inline constexpr const char* kReportErrors = "scalr_exporter_report_errors_total
 inline constexpr const char* kReportLastSuccess =
     "scalr_exporter_report_last_success_timestamp_seconds";
 
+inline constexpr const char* kConfigReloadSuccessful =
+    "scalr_exporter_config_last_reload_successful";
+inline constexpr const char* kConfigReloadSuccessTimestamp =
+    "scalr_exporter_config_last_reload_success_timestamp_seconds";
+
 }  // namespace scalr_usage::metric_names

@@ -64,7 +64,7 @@ Labels workspace_labels(const std::string& account_id, const WorkspaceUsage& ws)
 }  // namespace
 
 std::vector<MetricFamily> collect_metrics(const Snapshot& snapshot, const BuildInfo& build,
-                                          const ReportStatus& reports) {
+                                          const ReportStatus& reports, const ConfigStatus& config) {
   using namespace metric_names;
   FamilyBuilder out;
   auto& account_runs = out.add(
@@ -123,6 +123,12 @@ std::vector<MetricFamily> collect_metrics(const Snapshot& snapshot, const BuildI
       MetricType::Counter);
   auto& build_info = out.add(
       kBuildInfo, "Build information of the exporter; the value is always 1.", MetricType::Gauge);
+  auto& reload_ok = out.add(kConfigReloadSuccessful,
+                            "1 if the last configuration load (start or SIGHUP) succeeded, else 0.",
+                            MetricType::Gauge);
+  auto& reload_time =
+      out.add(kConfigReloadSuccessTimestamp, "Unix time of the last successful configuration load.",
+              MetricType::Gauge);
   auto& included_runs =
       out.add(kIncludedRuns,
               "Runs included per billing period by the configured plan (billing.included_runs).",
@@ -180,6 +186,8 @@ std::vector<MetricFamily> collect_metrics(const Snapshot& snapshot, const BuildI
     add_sample(api_requests, {{"code", std::to_string(code)}}, static_cast<double>(count));
   }
   add_sample(build_info, {{"version", build.version}, {"revision", build.revision}}, 1);
+  add_sample(reload_ok, {}, config.last_reload_successful ? 1 : 0);
+  add_sample(reload_time, {}, config.last_reload_success_unix_seconds);
   for (const auto& [schedule, status] : reports.schedules) {
     const Labels labels{{"schedule", schedule}};
     add_sample(report_errors, labels, static_cast<double>(status.errors));

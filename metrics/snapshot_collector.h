@@ -19,6 +19,7 @@ struct BuildInfo {
 
 std::vector<prometheus::MetricFamily> collect_metrics(const Snapshot& snapshot,
                                                       const BuildInfo& build,
-                                                      const ReportStatus& reports = {});
+                                                      const ReportStatus& reports = {},
+                                                      const ConfigStatus& config = {});
 
 }  // namespace scalr_usage

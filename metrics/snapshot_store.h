@@ -22,21 +22,26 @@ class SnapshotStore {
   void publish(Snapshot snapshot);
   // Called by the report scheduler only (and once by main before any thread starts).
   void publish_report_status(ReportStatus status);
+  // Called by the main thread only (start and SIGHUP reloads).
+  void publish_config_status(ConfigStatus status);
 
   std::shared_ptr<const Snapshot> snapshot() const;
   std::shared_ptr<const ReportStatus> report_status() const;
+  std::shared_ptr<const ConfigStatus> config_status() const;
   std::shared_ptr<const Exposition> exposition() const;
 
  private:
   struct Current {
     std::shared_ptr<const Snapshot> snapshot;
     std::shared_ptr<const ReportStatus> reports;
+    std::shared_ptr<const ConfigStatus> config;
     std::shared_ptr<const Exposition> exposition;
   };
   Current current() const;
   // Renders and swaps in. Caller holds publish_mutex_.
   void install(std::shared_ptr<const Snapshot> snapshot,
-               std::shared_ptr<const ReportStatus> reports);
+               std::shared_ptr<const ReportStatus> reports,
+               std::shared_ptr<const ConfigStatus> config);
 
   const BuildInfo build_;
   // Serialises the two writers: without it, both could render from the other's older input and

@@ -53,4 +53,10 @@ struct ReportStatus {
   std::optional<std::uint64_t> included_runs;
 };
 
+// The configuration's side: published by the main thread only, on start and on every SIGHUP.
+struct ConfigStatus {
+  bool last_reload_successful = true;
+  double last_reload_success_unix_seconds = 0;  // start counts as the first successful load
+};
+
 }  // namespace scalr_usage

@@ -1,0 +1,43 @@
+#pragma once
+// What a configuration reload replaces: the poller and the report scheduler, each on its own
+// thread, built from one Config. The snapshot store and the web server outlive them, so a reload
+// keeps the listener and the values it serves (the new poller and scheduler continue from the
+// store's counters and last good values).
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "config/config.h"
+#include "daemon/poller.h"
+#include "daemon/report_scheduler.h"
+#include "metrics/snapshot_store.h"
+
+namespace scalr_usage {
+
+class Workers {
+ public:
+  // Throws ConfigError when the source's start-up check finds the configuration unusable (a
+  // postgres.query that cannot work).
+  Workers(const Config& config, SnapshotStore& store);
+  ~Workers();  // stops both threads and joins them (sources cancel what they are doing)
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+
+  // The poll loop is not stuck in one cycle for longer than a poll could legitimately take.
+  bool responsive() const;
+
+ private:
+  std::chrono::steady_clock::duration max_poll_;
+  std::unique_ptr<Poller> poller_;
+  std::unique_ptr<ReportScheduler> scheduler_;
+  std::jthread poll_thread_;
+  std::jthread report_thread_;
+};
+
+// The one way sources are made: the poller's, each report run's and the report command's are
+// separate instances (sources are not thread-safe). check_query_at_start: the postgres source
+// checks its query once, when the poller's source is made.
+Poller::SourceFactory make_source_factory(const Config& config, bool check_query_at_start);
+
+}  // namespace scalr_usage
