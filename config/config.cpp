@@ -630,6 +630,20 @@ void load_token(ScalrTarget& target, const std::optional<std::string>& token_fil
   target.token_origin = "env " + std::string(kTokenEnv);
 }
 
+// systemd's LoadCredential=NAME:... puts the secret in $CREDENTIALS_DIRECTORY/NAME; naming the
+// credential in the config keeps the path (which embeds the unit name) out of it.
+std::string credential_path(std::string_view key, const std::string& name, const Environment& env) {
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+    fail(key, "invalid credential name " + quote_for_message(name));
+  }
+  const auto dir = env.find("CREDENTIALS_DIRECTORY");
+  if (dir == env.end() || dir->second.empty()) {
+    fail(key, "names credential " + quote_for_message(name) +
+                  " but CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=)");
+  }
+  return dir->second + "/" + name;
+}
+
 // The DSN as configured, before it is read from a file or the environment.
 struct DsnSources {
   std::optional<std::string> dsn;
@@ -729,6 +743,8 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
   ScalrTarget target;
   bool scalr_given = false;
   std::optional<std::string> token_file;
+  std::optional<std::string> token_credential;
+  std::optional<std::string> dsn_credential;
   bool max_backoff_given = false;
   const milliseconds any_positive{1};
   PostgresConfig postgres;
@@ -757,6 +773,8 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
              {"url", [&](const Value& v) { target.url = v.parsed("a URL", scalr_url); }},
              {"token_file",
               [&](const Value& v) { token_file = v.parsed("a file path", non_empty_path); }},
+             {"token_credential",
+              [&](const Value& v) { token_credential = v.text("a credential name"); }},
              {"accounts",
               [&](const Value& v) { target.accounts = v.unique_words("a list of account IDs"); }},
              {"prefer_profile",
@@ -805,6 +823,8 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
               [&](const Value& v) {
                 dsn_sources.dsn_file = v.parsed("a file path", non_empty_path);
               }},
+             {"dsn_credential",
+              [&](const Value& v) { dsn_credential = v.text("a credential name"); }},
              {"accounts",
               [&](const Value& v) {
                 postgres.accounts = v.unique_words("a list of account IDs", /*allow_empty=*/true);
@@ -879,6 +899,12 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
     if (!postgres_given) {
       fail("postgres", "required with source: postgres (at least postgres.dsn)");
     }
+    if (dsn_credential) {
+      if (dsn_sources.dsn || dsn_sources.dsn_file) {
+        fail("postgres.dsn_credential", "set only one of postgres.dsn, dsn_file, dsn_credential");
+      }
+      dsn_sources.dsn_file = credential_path("postgres.dsn_credential", *dsn_credential, env);
+    }
     load_dsn(postgres, dsn_sources, env);
     config.postgres = std::move(postgres);
     return config;
@@ -897,6 +923,10 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
     }
     fail("scalr.retry.initial_backoff",
          initial + " is more than scalr.retry.max_backoff (" + max + ", the default)");
+  }
+  if (token_credential) {
+    if (token_file) fail("scalr.token_credential", "set only one of token_file, token_credential");
+    token_file = credential_path("scalr.token_credential", *token_credential, env);
   }
   load_token(target, token_file, env);
   config.scalr_targets.push_back(std::move(target));

@@ -208,6 +208,39 @@ TEST(ConfigToken, EnvironmentUsedWithoutTokenFile) {
   EXPECT_EQ(only_target(config).token_origin, "env SCALR_TOKEN");
 }
 
+// systemd LoadCredential=: the config names the credential, the daemon reads it from
+// $CREDENTIALS_DIRECTORY.
+TEST(ConfigToken, TokenFromSystemdCredential) {
+  const TempDir dir;
+  dir.write("scalr-token", std::string(kToken) + "\n");
+  const Config config = parse_config(minimal_yaml("  token_credential: scalr-token\n"),
+                                     {{"CREDENTIALS_DIRECTORY", dir.path().string()}});
+  EXPECT_EQ(only_target(config).token.reveal(), kToken);
+  EXPECT_EQ(only_target(config).token_origin,
+            "token_file " + (dir.path() / "scalr-token").string());
+}
+
+TEST(ConfigToken, CredentialNeedsCredentialsDirectoryAndAValidName) {
+  expect_rejected(minimal_yaml("  token_credential: scalr-token\n"), "scalr.token_credential",
+                  "CREDENTIALS_DIRECTORY is not set");
+  expect_rejected(minimal_yaml("  token_credential: ../etc/passwd\n"), "scalr.token_credential",
+                  "invalid credential name", {{"CREDENTIALS_DIRECTORY", "/run/credentials/x"}});
+  expect_rejected(minimal_yaml("  token_credential: a\n  token_file: /x\n"),
+                  "scalr.token_credential", "only one of",
+                  {{"CREDENTIALS_DIRECTORY", "/run/credentials/x"}});
+}
+
+TEST(ConfigPostgres, DsnFromSystemdCredential) {
+  const TempDir dir;
+  dir.write("postgres-dsn", "host=127.0.0.1 dbname=scalr user=exporter password=pw-SECRET\n");
+  const Config config =
+      parse_config("source: postgres\npostgres:\n  dsn_credential: postgres-dsn\n",
+                   {{"CREDENTIALS_DIRECTORY", dir.path().string()}});
+  ASSERT_TRUE(config.postgres);
+  EXPECT_THAT(config.postgres->dsn.reveal(), HasSubstr("dbname=scalr"));
+  EXPECT_THAT(config.postgres->dsn_origin, HasSubstr("postgres-dsn"));
+}
+
 TEST(ConfigToken, NoTokenAnywhere) {
   EXPECT_EQ(config_error(minimal_yaml(), {{"OTHER", "x"}}),
             "scalr.token_file: no token: set scalr.token_file or SCALR_TOKEN");
