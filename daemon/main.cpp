@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -37,6 +38,8 @@ namespace {
 
 constexpr int kExitUsage = 2;
 constexpr int kExitConfig = 1;
+// Well inside systemd's default TimeoutStartSec (90 s).
+constexpr std::chrono::seconds kLongestWaitForReady{60};
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -256,11 +259,16 @@ int run(const CliOptions& options) {
       [] { systemd::watchdog_ping(); });
 
   bool ready = false;
+  const auto started = std::chrono::steady_clock::now();
   for (;;) {
-    // READY=1 once the listener is up and the first poll was attempted; until then, and between
-    // signals, the loop wakes every 200 ms to look.
-    if (!ready && store.snapshot()->first_poll_done) {
-      systemd::ready("first poll done; serving on " + config.web.listen_address);
+    // READY=1 once the listener is up and the first poll was attempted, or after a minute at the
+    // latest, so that a source retrying for minutes cannot make systemd's start time out; until
+    // then, and between signals, the loop wakes every 200 ms to look.
+    if (!ready && (store.snapshot()->first_poll_done ||
+                   std::chrono::steady_clock::now() - started > kLongestWaitForReady)) {
+      systemd::ready(store.snapshot()->first_poll_done
+                         ? "first poll done; serving on " + config.web.listen_address
+                         : "first poll still running; serving on " + config.web.listen_address);
       ready = true;
     }
     const timespec wake{0, 200'000'000};
