@@ -61,41 +61,43 @@ Labels workspace_labels(const std::string& account_id, const WorkspaceUsage& ws)
   return labels;
 }
 
+// The runs and run-seconds counters of one level (account, environment, workspace), declared and
+// filled together so their HELP texts and samples cannot drift apart.
+struct UsageFamilies {
+  MetricFamily& runs;
+  MetricFamily& run_seconds;
+
+  void add(const Labels& labels, const UsageCounts& usage) {
+    add_sample(runs, labels, static_cast<double>(usage.runs));
+    add_sample(run_seconds, labels, static_cast<double>(usage.run_seconds));
+  }
+};
+
+UsageFamilies add_usage_families(FamilyBuilder& out, const char* runs_name,
+                                 const char* run_seconds_name, const std::string& level) {
+  MetricFamily& runs = out.add(
+      runs_name,
+      "Runs finished in the current billing period so far, per " + level + "." + kCachedNote,
+      MetricType::Counter);
+  MetricFamily& run_seconds = out.add(
+      run_seconds_name,
+      "Run time in the current billing period so far, per " + level + ", in seconds." + kCachedNote,
+      MetricType::Counter);
+  return {runs, run_seconds};
+}
+
 }  // namespace
 
 std::vector<MetricFamily> collect_metrics(const Snapshot& snapshot, const BuildInfo& build,
                                           const ReportStatus& reports, const ConfigStatus& config) {
   using namespace metric_names;
   FamilyBuilder out;
-  auto& account_runs = out.add(
-      kAccountRuns,
-      std::string("Runs finished in the current billing period so far, per account.") + kCachedNote,
-      MetricType::Counter);
-  auto& account_seconds = out.add(
-      kAccountRunSeconds,
-      std::string("Run time in the current billing period so far, per account, in seconds.") +
-          kCachedNote,
-      MetricType::Counter);
-  auto& env_runs =
-      out.add(kEnvironmentRuns,
-              std::string("Runs finished in the current billing period so far, per environment.") +
-                  kCachedNote,
-              MetricType::Counter);
-  auto& env_seconds = out.add(
-      kEnvironmentRunSeconds,
-      std::string("Run time in the current billing period so far, per environment, in seconds.") +
-          kCachedNote,
-      MetricType::Counter);
-  auto& ws_runs =
-      out.add(kWorkspaceRuns,
-              std::string("Runs finished in the current billing period so far, per workspace.") +
-                  kCachedNote,
-              MetricType::Counter);
-  auto& ws_seconds = out.add(
-      kWorkspaceRunSeconds,
-      std::string("Run time in the current billing period so far, per workspace, in seconds.") +
-          kCachedNote,
-      MetricType::Counter);
+  UsageFamilies account_usage =
+      add_usage_families(out, kAccountRuns, kAccountRunSeconds, "account");
+  UsageFamilies env_usage =
+      add_usage_families(out, kEnvironmentRuns, kEnvironmentRunSeconds, "environment");
+  UsageFamilies ws_usage =
+      add_usage_families(out, kWorkspaceRuns, kWorkspaceRunSeconds, "workspace");
   auto& period_start = out.add(kPeriodStart,
                                "Start of the billing period the usage values cover (inclusive), "
                                "as a Unix timestamp.",
@@ -162,20 +164,17 @@ std::vector<MetricFamily> collect_metrics(const Snapshot& snapshot, const BuildI
     }
     if (!state.usage) continue;
     const AccountUsage& usage = *state.usage;
-    add_sample(account_runs, account, static_cast<double>(usage.total.runs));
-    add_sample(account_seconds, account, static_cast<double>(usage.total.run_seconds));
+    account_usage.add(account, usage.total);
     add_sample(period_start, account, unix_seconds(usage.period.start));
     add_sample(period_end, account, unix_seconds(usage.period.end));
     for (const EnvironmentUsage& env : usage.environments) {
       const Labels labels{
           {"account_id", account_id}, {"environment_id", env.id}, {"environment_name", env.name}};
-      add_sample(env_runs, labels, static_cast<double>(env.usage.runs));
-      add_sample(env_seconds, labels, static_cast<double>(env.usage.run_seconds));
+      env_usage.add(labels, env.usage);
     }
     for (const WorkspaceUsage& ws : usage.workspaces) {
       const Labels labels = workspace_labels(account_id, ws);
-      add_sample(ws_runs, labels, static_cast<double>(ws.usage.runs));
-      add_sample(ws_seconds, labels, static_cast<double>(ws.usage.run_seconds));
+      ws_usage.add(labels, ws.usage);
     }
   }
   if (snapshot.source_up) add_sample(source_up, {}, *snapshot.source_up ? 1 : 0);

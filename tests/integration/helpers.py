@@ -432,6 +432,12 @@ def sample_value(samples: dict, name: str, **labels) -> Optional[float]:
     return samples.get((name, frozenset(labels.items())))
 
 
+def values_by(samples: dict, name: str, *label_names) -> dict:
+    """{(label values...): value} of every series of one family."""
+    return {tuple(dict(labels)[n] for n in label_names): value
+            for (family, labels), value in samples.items() if family == name}
+
+
 def series(samples: dict, name: str, **match) -> dict:
     """{frozenset(labels): value} of the series of `name` whose labels include `match`."""
     return {labels: v for (n, labels), v in samples.items()

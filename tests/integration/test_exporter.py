@@ -19,7 +19,7 @@ import time
 import pytest
 
 import helpers
-from helpers import sample_data, sample_value, series, wait_until
+from helpers import values_by, sample_data, sample_value, series, wait_until
 
 MAIN = sample_data.ACCOUNT_MAIN
 
@@ -30,12 +30,6 @@ def current_period(samples, account):
     assert start is not None and end is not None, "no billing period exposed for " + account
     to_date = lambda ts: dt.datetime.fromtimestamp(ts, dt.timezone.utc)
     return to_date(start), to_date(end)
-
-
-def values_by(samples, name, *label_names):
-    """{(label values...): value} of every series of one family."""
-    return {tuple(dict(labels)[n] for n in label_names): value
-            for (family, labels), value in samples.items() if family == name}
 
 
 def wait_all_up(exporter, accounts, timeout=20):

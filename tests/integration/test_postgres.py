@@ -19,7 +19,7 @@ import time
 import pytest
 
 import helpers
-from helpers import BOUNDARY, PG_PASSWORD, sample_data, sample_value, series, wait_until
+from helpers import values_by, BOUNDARY, PG_PASSWORD, sample_data, sample_value, series, wait_until
 
 MAIN = sample_data.ACCOUNT_MAIN
 TINY = sample_data.ACCOUNT_TINY
@@ -37,11 +37,6 @@ def current_month():
 
 def unix(day: dt.date) -> float:
     return dt.datetime.combine(day, dt.time(0), dt.timezone.utc).timestamp()
-
-
-def values_by(samples, name, *label_names):
-    return {tuple(dict(labels)[n] for n in label_names): value
-            for (family, labels), value in samples.items() if family == name}
 
 
 def wait_up(exporter, accounts, timeout=20):
