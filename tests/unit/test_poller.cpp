@@ -284,3 +284,32 @@ TEST(PollerHeartbeat, IdleIsResponsive) {
 
 }  // namespace
 }  // namespace scalr_usage
+
+namespace scalr_usage {
+namespace {
+
+// A source whose fetch blocks until stopped: the poll loop is "stuck" for the watchdog.
+class BlockingSource final : public UsageSource {
+ public:
+  std::vector<std::string> accounts(const Period&, std::stop_token) override { return {"acc"}; }
+  AccountUsage fetch(const std::string&, const Period&, std::stop_token stop) override {
+    while (!stop.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    throw SourceError(ErrorReason::cancelled, "stopped");
+  }
+};
+
+TEST(PollerHeartbeat, ACycleRunningLongerThanAllowedIsUnresponsive) {
+  using namespace std::chrono_literals;
+  SnapshotStore store(BuildInfo{"t", "t"});
+  Poller poller(
+      {std::chrono::minutes{5}, [] { return kNow; }},
+      [](RequestObserver&) { return std::make_unique<BlockingSource>(); }, store);
+  std::jthread thread([&poller](std::stop_token stop) { poller.run(stop); });
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(poller.responsive(10ms));
+  EXPECT_TRUE(poller.responsive(std::chrono::hours{1}));
+  thread.request_stop();
+}
+
+}  // namespace
+}  // namespace scalr_usage
