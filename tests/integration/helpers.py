@@ -73,6 +73,17 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval:
         time.sleep(interval)
 
 
+def terminate(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it has not exited after timeout seconds. No-op if already gone."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class HttpResult(NamedTuple):
     status: int
     headers: dict  # lower-case names
@@ -203,13 +214,7 @@ class StubServer:
 
     def stop(self, timeout: float = 5.0) -> Optional[int]:
         """SIGTERM, then SIGKILL after timeout; returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout)
         self._log.close()
         return self.proc.returncode
 
@@ -576,13 +581,7 @@ class Exporter:
     def stop(self, timeout: float = 10.0) -> int:
         """SIGTERM, wait up to timeout, then SIGKILL. Returns the exit code (negative = signal).
         Safe to call twice."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout)
         self.returncode = self.proc.returncode
         for f in (self._err, self._out):
             f.close()
