@@ -201,10 +201,8 @@ int run(const CliOptions& options) {
     if (config.postgres) {
       try {
         PostgresSource source(*config.postgres);
-        try {
-          source.check_query({});
-        } catch (const SourceError& unchecked) {
-          std::fprintf(stderr, "warning: postgres.query not checked: %s\n", unchecked.what());
+        if (const std::string unchecked = check_postgres_query(source); !unchecked.empty()) {
+          std::fprintf(stderr, "warning: postgres.query not checked: %s\n", unchecked.c_str());
         }
       } catch (const ConfigError& error) {
         std::fprintf(stderr, "%s\n", error.what());

@@ -9,10 +9,6 @@
 
 namespace scalr_usage {
 
-namespace {
-
-// A query that cannot work is a configuration error (ConfigError propagates); a database that
-// cannot be asked yet is not, as the poller keeps trying.
 std::string check_postgres_query(PostgresSource& source) {
   try {
     source.check_query({});
@@ -21,6 +17,8 @@ std::string check_postgres_query(PostgresSource& source) {
     return error.what();
   }
 }
+
+namespace {
 
 // How long one poll cycle may legitimately run before the watchdog calls the loop stuck: every
 // request of every account timing out on every attempt, with the longest backoffs, is far below

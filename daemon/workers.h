@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "collectors/postgres/postgres_source.h"
 #include "config/config.h"
 #include "daemon/poller.h"
 #include "daemon/report_scheduler.h"
@@ -34,6 +35,11 @@ class Workers {
   std::jthread poll_thread_;
   std::jthread report_thread_;
 };
+
+// The postgres source's query check, shared by the daemon's start and --check-config. A query that
+// cannot work is a configuration error (ConfigError propagates); a database that cannot be asked
+// yet is not: returns why the query could not be checked, empty when it was.
+std::string check_postgres_query(PostgresSource& source);
 
 // The one way sources are made: the poller's, each report run's and the report command's are
 // separate instances (sources are not thread-safe). check_query_at_start: the postgres source

@@ -64,6 +64,15 @@ import pytest
 import helpers
 
 
+def _launch(started, workdir, config, binary, args, env, wait_ready) -> helpers.Exporter:
+    """Starts an exporter, remembers it for teardown, and optionally waits until it serves."""
+    exp = helpers.Exporter(workdir, config, binary, args, env)
+    started.append(exp)
+    if wait_ready:
+        exp.wait_ready()
+    return exp
+
+
 @pytest.fixture
 def stub_factory(tmp_path):
     started = []
@@ -104,11 +113,7 @@ def exporter_factory(tmp_path, sue_binary):
         token_file.chmod(0o600)
         config = helpers.exporter_config(stub, helpers.free_port(), token_file, accounts,
                                          overrides)
-        exp = helpers.Exporter(workdir, config, sue_binary, args, env)
-        started.append(exp)
-        if wait_ready:
-            exp.wait_ready()
-        return exp
+        return _launch(started, workdir, config, sue_binary, args, env, wait_ready)
 
     yield start
     for exp in started:
@@ -190,11 +195,7 @@ def pg_exporter_factory(tmp_path, sue_binary):
             raise ValueError(dsn_via)
         config = helpers.postgres_exporter_config(helpers.free_port(), config_dsn, accounts,
                                                   overrides)
-        exp = helpers.Exporter(workdir, config, sue_binary, args, env)
-        started.append(exp)
-        if wait_ready:
-            exp.wait_ready()
-        return exp
+        return _launch(started, workdir, config, sue_binary, args, env, wait_ready)
 
     yield start
     for exp in started:
