@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include <map>
 #include <memory>
@@ -134,6 +138,45 @@ TEST(Exposition, GzipDecompressesToTheText) {
   const Exposition exposition = render_exposition(sample_snapshot(), kBuild);
   EXPECT_EQ(gunzip(exposition.gzip), exposition.text);
   EXPECT_LT(exposition.gzip.size(), exposition.text.size());
+}
+
+// An open member finished with a tail is one gzip member of text + tail, whatever the sizes (the
+// empty cases and one larger than zlib's 32 KiB window included).
+TEST(Exposition, OpenGzipFinishedWithATailIsOneMemberOfBoth) {
+  std::string big;
+  for (int i = 0; i < 20000; ++i)
+    big += "scalr_workspace_runs_total{workspace_id=\"ws-" + std::to_string(i * 7919 % 100003) +
+           "\"} " + std::to_string(i) + "\n";
+  for (const std::string& text : {std::string(), std::string("a\n"), big}) {
+    const OpenGzip open = gzip_open(text);
+    for (const std::string& tail : {std::string(), std::string("process_open_fds 7\n"), big}) {
+      const std::string member = open.head + gzip_tail(open, tail);
+      EXPECT_EQ(gunzip(member), text + tail) << text.size() << " + " << tail.size();
+    }
+  }
+  EXPECT_LT(gzip_open(big).head.size(), big.size() / 4);
+}
+
+// The same check with a decoder that shares no code with this one: the gzip program, which also
+// verifies the CRC and length in the trailer.
+TEST(Exposition, OpenGzipWithTailPassesGzipIntegrityCheck) {
+  const Exposition exposition = render_exposition(sample_snapshot(), kBuild);
+  const std::string tail = "process_open_fds 7\n";
+  const std::string member = exposition.gzip_open.head + gzip_tail(exposition.gzip_open, tail);
+  char path[] = "/tmp/sue-gzip-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, member.data(), member.size()), static_cast<ssize_t>(member.size()));
+  close(fd);
+  const std::string command = std::string("gzip -dc < ") + path;
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buffer[4096];
+  for (std::size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  EXPECT_EQ(pclose(pipe), 0);
+  unlink(path);
+  EXPECT_EQ(out, exposition.text + tail);
 }
 
 TEST(Exposition, WorkspaceThatLeavesTheDataLeavesTheOutput) {
