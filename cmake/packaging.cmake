@@ -16,6 +16,9 @@ install(FILES prometheus/rules.yml DESTINATION ${SUE_SHARE_DIR}/prometheus)
 install(FILES etc/postgres/schema.sql DESTINATION ${SUE_SHARE_DIR}/postgres)
 install(FILES docs/report.schema.json DESTINATION ${SUE_SHARE_DIR})
 install(FILES README.md docs/operations.md DESTINATION share/doc/scalr-usage-exporter)
+# Not a conffile: the web configuration file is optional (--web.config.file), and the example
+# refuses to start until its placeholders are filled in.
+install(FILES etc/web-config.yml DESTINATION share/doc/scalr-usage-exporter/examples)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME scalr-usage-exporter)

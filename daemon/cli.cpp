@@ -31,6 +31,7 @@ struct Flag {
   std::string default_text;  // empty when there is nothing to show
   Scope scope;
   std::function<void(CliOptions&, const std::string&)> apply;
+  bool empty_allowed = false;  // an empty value is meaningful (e.g. "none")
 };
 
 // Command only ever moves up (run < check_config < version < help), so `--check-config --help`
@@ -57,8 +58,8 @@ void add_items(std::vector<std::string>& into, const std::string& value,
   }
 }
 
-const std::array<Flag, 11>& flags() {
-  static const std::array<Flag, 11> table{{
+const std::array<Flag, 12>& flags() {
+  static const std::array<Flag, 12> table{{
       {"--config.file", "", "PATH", "Path to the YAML configuration file.",
        CliOptions{}.config_file, Scope::any,
        [](CliOptions& options, const std::string& value) { options.config_file = value; }},
@@ -70,6 +71,12 @@ const std::array<Flag, 11>& flags() {
          validate_listen_address(value);
          options.listen_address = value;
        }},
+      {"--web.config.file", "", "PATH",
+       "Path to a web configuration file in the Prometheus exporter-toolkit format, for TLS "
+       "and basic authentication. Without it, or empty: plain HTTP, no authentication.",
+       "", Scope::daemon,
+       [](CliOptions& options, const std::string& value) { options.web_config_file = value; },
+       /*empty_allowed=*/true},
       {"--log.level", "", "LEVEL",
        "Only log messages of this level or above: debug, info, warn, error.", "info", Scope::any,
        [](CliOptions& options, const std::string& value) {
@@ -80,8 +87,9 @@ const std::array<Flag, 11>& flags() {
          options.log_format = log::parse_format(value);
        }},
       {"--check-config", "", "",
-       "Validate the configuration file (and read the token) then exit: 0 if valid, 1 if not.", "",
-       Scope::daemon,
+       "Validate the configuration file (and read the token) and the web configuration file, "
+       "then exit: 0 if valid, 1 if not.",
+       "", Scope::daemon,
        [](CliOptions& options, const std::string&) { request(options, Command::check_config); }},
       {"--version", "", "", "Print the version and exit.", "", Scope::any,
        [](CliOptions& options, const std::string&) { request(options, Command::version); }},
@@ -198,7 +206,9 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       }
       value = args[++index];
     }
-    if (!flag->placeholder.empty() && value.empty()) fail(flag->name, "empty value");
+    if (!flag->placeholder.empty() && value.empty() && !flag->empty_allowed) {
+      fail(flag->name, "empty value");
+    }
 
     try {
       flag->apply(options, value);

@@ -32,6 +32,8 @@ struct CliOptions {
   Command command = Command::run;
   std::string config_file = "/etc/scalr-usage-exporter/scalr-usage-exporter.yml";
   std::optional<std::string> listen_address;  // overrides web.listen_address
+  // --web.config.file: TLS and basic authentication (web/web_config.h); empty: neither.
+  std::string web_config_file;
   log::Level log_level = log::Level::info;
   log::Format log_format = log::Format::logfmt;
   ReportOptions report;  // with Command::report

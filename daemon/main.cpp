@@ -32,6 +32,7 @@
 #include "util/log.h"
 #include "version.h"
 #include "web/server.h"
+#include "web/web_config.h"
 
 namespace scalr_usage {
 namespace {
@@ -118,18 +119,12 @@ double unix_now() {
 }
 
 // Asks the daemon's own listener for /-/healthy over loopback: the watchdog's proof that the
-// HTTP server still answers, not merely that its threads exist.
+// HTTP server still answers, not merely that its threads exist. With TLS it asks the server's
+// loopback health port (WebServer::Options::loopback_health_port), in plain HTTP.
 class HealthCheck {
  public:
-  HealthCheck(const WebServer& server, const std::string& listen_address)
-      : transport_(std::make_shared<CurlTransport>()) {
-    const auto ports = server.ports();
-    std::string host = listen_address.substr(0, listen_address.rfind(':'));
-    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
-    if (host == "[::]") host = "[::1]";
-    url_ =
-        "http://" + host + ":" + std::to_string(ports.empty() ? 0 : ports.front()) + "/-/healthy";
-  }
+  explicit HealthCheck(const WebServer& server)
+      : transport_(std::make_shared<CurlTransport>()), url_(server.health_check_url()) {}
   bool operator()() const {
     try {
       return transport_->get(HttpRequest{url_, {}, std::chrono::seconds{5}, 1024, ""}, {}).status ==
@@ -144,12 +139,29 @@ class HealthCheck {
   std::string url_;
 };
 
+// The web configuration file is read once: the listener is kept across reloads. A reload only
+// says when the file no longer matches what is being served.
+void check_web_config_unchanged(const CliOptions& options, const WebConfigFile* running) {
+  if (options.web_config_file.empty()) return;
+  try {
+    if (load_web_config_file(options.web_config_file) == *running) return;
+    log::warn("the web configuration file changed; it applies after a restart",
+              {{"file", options.web_config_file}});
+  } catch (const ConfigError& error) {
+    log::warn("the web configuration file is invalid now; the running one stays until a restart",
+              {{"file", options.web_config_file}, {"error", error.what()}});
+  }
+}
+
 // SIGHUP: a valid new configuration replaces the poller and the scheduler (accounts, interval,
 // schedules) while the listener and the values it serves stay; an invalid one is rejected and the
-// running workers carry on. web.* changes need a restart, since the listener is kept.
-std::unique_ptr<Workers> reload(const CliOptions& options, Config& running, SnapshotStore& store,
+// running workers carry on. web.* and web configuration file changes need a restart, since the
+// listener is kept.
+std::unique_ptr<Workers> reload(const CliOptions& options, Config& running,
+                                const WebConfigFile* running_web, SnapshotStore& store,
                                 std::unique_ptr<Workers> workers) {
   log::info("SIGHUP received; reloading the configuration", {{"file", options.config_file}});
+  check_web_config_unchanged(options, running_web);
   Config next;
   try {
     next = load_config(options.config_file, process_environment());
@@ -195,6 +207,21 @@ int run(const CliOptions& options) {
     }
     return kExitConfig;
   }
+  std::shared_ptr<const WebConfigFile> web_config;
+  if (!options.web_config_file.empty()) {
+    try {
+      web_config =
+          std::make_shared<const WebConfigFile>(load_web_config_file(options.web_config_file));
+    } catch (const ConfigError& error) {
+      if (options.command == CliOptions::Command::check_config) {
+        std::fprintf(stderr, "%s\n", error.what());
+      } else {
+        log::error("invalid web configuration",
+                   {{"file", options.web_config_file}, {"error", error.what()}});
+      }
+      return kExitConfig;
+    }
+  }
   if (options.command == CliOptions::Command::check_config) {
     // The postgres source's query is part of the configuration, so it is checked too when the
     // database answers; a database that does not is reported but is no configuration error.
@@ -210,6 +237,9 @@ int run(const CliOptions& options) {
       }
     }
     std::printf("%s: configuration is valid\n", options.config_file.c_str());
+    if (web_config) {
+      std::printf("%s: web configuration is valid\n", options.web_config_file.c_str());
+    }
     return 0;
   }
   if (options.command == CliOptions::Command::report) return report_command(options, config);
@@ -228,26 +258,42 @@ int run(const CliOptions& options) {
     log::error("invalid configuration", {{"file", options.config_file}, {"error", error.what()}});
     return kExitConfig;
   }
+  const std::chrono::microseconds watchdog_interval =
+      systemd::watchdog_ping_interval().value_or(std::chrono::microseconds::zero());
   std::unique_ptr<WebServer> server;
   try {
+    WebServer::Options web;
+    web.listen_address = config.web.listen_address;
+    web.telemetry_path = config.web.telemetry_path;
+    web.version = build::kVersion;
+    web.web_config = web_config;
+    web.loopback_health_port = watchdog_interval > std::chrono::microseconds::zero();
     server = std::make_unique<WebServer>(
-        WebServer::Options{config.web.listen_address, config.web.telemetry_path, build::kVersion},
-        [&store] { return store.exposition(); },
+        std::move(web), [&store] { return store.exposition(); },
         [&store] { return store.snapshot()->first_poll_done; });
   } catch (const std::exception& error) {
     log::error("cannot start the web server", {{"error", error.what()}});
     return kExitConfig;
   }
+  const bool tls = web_config && web_config->tls;
+  const std::size_t users = web_config ? web_config->basic_auth_users.size() : 0;
   log::info("listening", {{"address", config.web.listen_address},
-                          {"telemetry_path", config.web.telemetry_path}});
+                          {"telemetry_path", config.web.telemetry_path},
+                          {"tls", tls ? "on" : "off"},
+                          {"basic_auth_users", std::to_string(users)}});
+  if (users > 0 && !tls) {
+    log::warn(
+        "basic authentication without TLS: passwords cross the network readable; set "
+        "tls_server_config in the web configuration file");
+  }
 
   // The watchdog thread reads `workers` while a reload swaps it: both sides hold the mutex. During
   // a swap there are no workers, so no ping, which a reload far shorter than the watchdog
   // interval does not notice.
   std::mutex workers_mutex;
   auto watchdog = std::make_unique<Watchdog>(
-      systemd::watchdog_ping_interval().value_or(std::chrono::microseconds::zero()),
-      [&workers, &workers_mutex, check = HealthCheck(*server, config.web.listen_address)] {
+      watchdog_interval,
+      [&workers, &workers_mutex, check = HealthCheck(*server)] {
         {
           const std::lock_guard lock(workers_mutex);
           if (!workers || !workers->responsive()) return false;
@@ -279,7 +325,7 @@ int run(const CliOptions& options) {
         const std::lock_guard lock(workers_mutex);
         running = std::move(workers);
       }
-      running = reload(options, config, store, std::move(running));
+      running = reload(options, config, web_config.get(), store, std::move(running));
       const std::lock_guard lock(workers_mutex);
       workers = std::move(running);
       systemd::ready("configuration reloaded");

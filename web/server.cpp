@@ -8,45 +8,25 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "metrics/process_metrics.h"
 #include "util/log.h"
+#include "web/tls.h"
 
 namespace scalr_usage {
 
 namespace {
 
-struct Header {
-  const char* name;
-  std::string value;
-};
-
 bool is_head(const mg_request_info* request) {
   return std::strcmp(request->request_method, "HEAD") == 0;
 }
 
-int send_response(mg_connection* conn, int status, std::string_view content_type,
-                  std::string_view body, std::initializer_list<Header> extra = {}) {
+// Only GET and HEAD make sense on every path served here.
+bool other_method(mg_connection* conn) {
   const mg_request_info* request = mg_get_request_info(conn);
-  mg_response_header_start(conn, status);
-  mg_response_header_add(conn, "Content-Type", content_type.data(),
-                         static_cast<int>(content_type.size()));
-  const std::string length = std::to_string(body.size());
-  mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
-  for (const Header& header : extra) {
-    mg_response_header_add(conn, header.name, header.value.c_str(), -1);
-  }
-  mg_response_header_send(conn);
-  if (!is_head(request)) mg_write(conn, body.data(), body.size());
-  return status;
+  return std::strcmp(request->request_method, "GET") != 0 && !is_head(request);
 }
 
-// Only GET and HEAD make sense on every path served here.
-bool reject_other_methods(mg_connection* conn) {
-  const mg_request_info* request = mg_get_request_info(conn);
-  if (std::strcmp(request->request_method, "GET") == 0 || is_head(request)) return false;
-  send_response(conn, 405, "text/plain; charset=utf-8", "Method Not Allowed\n",
-                {{"Allow", "GET, HEAD"}});
-  return true;
-}
+constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
 
 std::string_view trim(std::string_view text) {
   const auto first = text.find_first_not_of(" \t");
@@ -81,6 +61,17 @@ int log_civetweb_message(const mg_connection*, const char* message) {
 
 WebServer& self_of(void* self) { return *static_cast<WebServer*>(self); }
 
+std::string_view outcome_text(BasicAuthenticator::Outcome outcome) {
+  switch (outcome) {
+    case BasicAuthenticator::Outcome::missing:
+      return "no credentials";
+    case BasicAuthenticator::Outcome::malformed:
+      return "malformed Authorization header";
+    default:
+      return "wrong password or unknown user";
+  }
+}
+
 }  // namespace
 
 std::string civetweb_listening_port(const std::string& listen_address) {
@@ -96,35 +87,51 @@ std::string civetweb_listening_port(const std::string& listen_address) {
 void WebServer::ContextDeleter::operator()(mg_context* ctx) const { mg_stop(ctx); }
 
 WebServer::WebServer(Options options, ExpositionProvider exposition, ReadinessProbe ready)
-    : options_(std::move(options)), exposition_(std::move(exposition)), ready_(std::move(ready)) {
-  static const unsigned library_features = mg_init_library(0);  // once per process, never undone
-  (void)library_features;
+    : options_(std::move(options)),
+      exposition_(std::move(exposition)),
+      ready_(std::move(ready)),
+      tls_(options_.web_config != nullptr && options_.web_config->tls.has_value()) {
+  // Once per process, never undone. OpenSSL is loaded whether or not this server needs it, so
+  // the answer does not depend on which server of the process came first.
+  static const unsigned library_features = mg_init_library(MG_FEATURES_SSL);
+  if (tls_ && (library_features & MG_FEATURES_SSL) == 0) {
+    throw std::runtime_error("cannot serve TLS on " + options_.listen_address +
+                             ": CivetWeb could not load OpenSSL");
+  }
+  if (options_.web_config != nullptr && !options_.web_config->basic_auth_users.empty()) {
+    authenticator_ =
+        std::make_unique<const BasicAuthenticator>(options_.web_config->basic_auth_users);
+  }
 
-  const std::string ports = civetweb_listening_port(options_.listen_address);
+  std::string ports = civetweb_listening_port(options_.listen_address);
+  if (tls_) {
+    ports += "s";
+    if (options_.loopback_health_port) ports += ",127.0.0.1:0";
+  }
   const std::string threads = std::to_string(options_.threads);
-  const std::array<const char*, 13> config{"listening_ports",
-                                           ports.c_str(),
-                                           "num_threads",
-                                           threads.c_str(),
-                                           "enable_keep_alive",
-                                           "yes",
-                                           "keep_alive_timeout_ms",
-                                           "60000",
-                                           "request_timeout_ms",
-                                           "10000",
-                                           "tcp_nodelay",
-                                           "1",
-                                           nullptr};
+  std::vector<const char*> config{
+      "listening_ports",    ports.c_str(), "num_threads",           threads.c_str(),
+      "enable_keep_alive",  "yes",         "keep_alive_timeout_ms", "60000",
+      "request_timeout_ms", "10000",       "tcp_nodelay",           "1"};
   mg_callbacks callbacks{};
   callbacks.log_message = &log_civetweb_message;
-  mg_init_data init{&callbacks, this, const_cast<const char**>(config.data())};
+  if (tls_) {
+    // CivetWeb's own minimum (4 = TLS 1.2+, 5 = TLS 1.3); init_tls sets the same and the rest.
+    config.push_back("ssl_protocol_version");
+    config.push_back(options_.web_config->tls->min_version == TlsVersion::tls13 ? "5" : "4");
+    callbacks.init_ssl = &init_tls;
+  }
+  config.push_back(nullptr);
+  mg_init_data init{&callbacks, this, config.data()};
   char error_text[256] = "";
   unsigned error_code = 0;
   mg_error_data error{&error_code, error_text, sizeof error_text};
   context_.reset(mg_start2(&init, &error));
   if (!context_) {
-    throw std::runtime_error("cannot listen on " + options_.listen_address + ": " +
-                             (error_text[0] != '\0' ? error_text : "unknown error"));
+    const std::string reason = !tls_error_.empty()     ? tls_error_
+                               : error_text[0] != '\0' ? error_text
+                                                       : "unknown error";
+    throw std::runtime_error("cannot listen on " + options_.listen_address + ": " + reason);
   }
   mg_set_request_handler(context_.get(), (options_.telemetry_path + "$").c_str(), &handle_metrics,
                          this);
@@ -140,24 +147,126 @@ std::vector<int> WebServer::ports() const {
   const int count =
       mg_get_server_ports(context_.get(), static_cast<int>(bound.size()), bound.data());
   std::vector<int> result;
-  for (int i = 0; i < count; ++i) result.push_back(bound[static_cast<std::size_t>(i)].port);
+  for (int i = 0; i < count; ++i) {
+    const mg_server_port& port = bound[static_cast<std::size_t>(i)];
+    if (tls_ && port.is_ssl == 0) continue;  // the loopback health port
+    result.push_back(port.port);
+  }
   return result;
 }
 
-int WebServer::handle_metrics(mg_connection* conn, void* self) {
-  if (reject_other_methods(conn)) return 405;
-  const std::shared_ptr<const Exposition> exposition = self_of(self).exposition_();
-  if (accepts_gzip(conn)) {
-    return send_response(conn, 200, kExpositionContentType, exposition->gzip,
-                         {{"Content-Encoding", "gzip"}, {"Vary", "Accept-Encoding"}});
+std::string WebServer::health_check_url() const {
+  if (tls_) {
+    std::array<mg_server_port, 8> bound{};
+    const int count =
+        mg_get_server_ports(context_.get(), static_cast<int>(bound.size()), bound.data());
+    for (int i = 0; i < count; ++i) {
+      const mg_server_port& port = bound[static_cast<std::size_t>(i)];
+      if (port.is_ssl == 0) return "http://127.0.0.1:" + std::to_string(port.port) + "/-/healthy";
+    }
+    return "";  // no loopback health port was asked for
   }
-  return send_response(conn, 200, kExpositionContentType, exposition->text,
-                       {{"Vary", "Accept-Encoding"}});
+  const std::vector<int> bound = ports();
+  const std::string& address = options_.listen_address;
+  std::string host = address.substr(0, address.rfind(':'));
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "[::]") host = "[::1]";
+  return "http://" + host + ":" + std::to_string(bound.empty() ? 0 : bound.front()) + "/-/healthy";
+}
+
+int WebServer::respond(mg_connection* conn, int status, std::string_view content_type,
+                       std::string_view body,
+                       std::initializer_list<std::pair<const char*, std::string>> extra) const {
+  return respond(conn, status, content_type, {body}, extra);
+}
+
+int WebServer::respond(mg_connection* conn, int status, std::string_view content_type,
+                       std::initializer_list<std::string_view> body_parts,
+                       std::initializer_list<std::pair<const char*, std::string>> extra) const {
+  std::size_t body_size = 0;
+  for (const std::string_view part : body_parts) body_size += part.size();
+  const mg_request_info* request = mg_get_request_info(conn);
+  mg_response_header_start(conn, status);
+  mg_response_header_add(conn, "Content-Type", content_type.data(),
+                         static_cast<int>(content_type.size()));
+  const std::string length = std::to_string(body_size);
+  mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
+  for (const auto& [name, value] : extra) mg_response_header_add(conn, name, value.c_str(), -1);
+  if (options_.web_config != nullptr) {
+    for (const auto& [name, value] : options_.web_config->headers) {
+      mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
+    }
+  }
+  mg_response_header_send(conn);
+  if (!is_head(request)) {
+    for (const std::string_view part : body_parts) mg_write(conn, part.data(), part.size());
+  }
+  return status;
+}
+
+bool WebServer::on_health_port(mg_connection* conn) const {
+  return tls_ && mg_get_request_info(conn)->is_ssl == 0;
+}
+
+int WebServer::refuse(mg_connection* conn) const {
+  if (on_health_port(conn)) {
+    return respond(conn, 404, kTextPlain, "Not Found\n");
+  }
+  if (authenticator_ != nullptr) {
+    const BasicAuthenticator::Result result =
+        authenticator_->authenticate(mg_get_header(conn, "Authorization"));
+    if (result.outcome != BasicAuthenticator::Outcome::ok) {
+      // Debug only, and never the password or the header: the user name is all a log needs.
+      if (log::enabled(log::Level::debug)) {
+        const mg_request_info* request = mg_get_request_info(conn);
+        log::debug("basic authentication failed",
+                   {{"reason", outcome_text(result.outcome)},
+                    {"user", result.user},
+                    {"remote", request->remote_addr},
+                    {"path", request->local_uri != nullptr ? request->local_uri : ""}});
+      }
+      return respond(
+          conn, 401, kTextPlain, "Unauthorized\n",
+          {{"WWW-Authenticate", "Basic realm=\"scalr-usage-exporter\", charset=\"UTF-8\""}});
+    }
+  }
+  if (other_method(conn)) {
+    return respond(conn, 405, kTextPlain, "Method Not Allowed\n", {{"Allow", "GET, HEAD"}});
+  }
+  return 0;
+}
+
+int WebServer::init_tls(void* ssl_ctx, void* self) {
+  WebServer& server = self_of(self);
+  try {
+    configure_tls_context(ssl_ctx, *server.options_.web_config->tls);
+    return 1;  // set up completely: CivetWeb must not load a certificate of its own
+  } catch (const std::exception& error) {
+    server.tls_error_ = error.what();
+    return -1;
+  }
+}
+
+int WebServer::handle_metrics(mg_connection* conn, void* self) {
+  const WebServer& server = self_of(self);
+  if (const int refused = server.refuse(conn); refused != 0) return refused;
+  const std::shared_ptr<const Exposition> exposition = server.exposition_();
+  // The cached bytes of the snapshot plus the process_* lines, the only part made per request.
+  const auto process = read_process_stats();
+  const std::string tail = process ? render_process_metrics(*process) : std::string();
+  if (accepts_gzip(conn)) {
+    const std::string gzip_end = gzip_tail(exposition->gzip, tail);
+    return server.respond(conn, 200, kExpositionContentType, {exposition->gzip.head, gzip_end},
+                          {{"Content-Encoding", "gzip"}, {"Vary", "Accept-Encoding"}});
+  }
+  return server.respond(conn, 200, kExpositionContentType, {exposition->text, tail},
+                        {{"Vary", "Accept-Encoding"}});
 }
 
 int WebServer::handle_landing(mg_connection* conn, void* self) {
-  if (reject_other_methods(conn)) return 405;
-  const Options& options = self_of(self).options_;
+  const WebServer& server = self_of(self);
+  if (const int refused = server.refuse(conn); refused != 0) return refused;
+  const Options& options = server.options_;
   const std::string page =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<title>Scalr Usage Exporter</title></head><body>\n<h1>Scalr Usage Exporter</h1>\n"
@@ -165,20 +274,25 @@ int WebServer::handle_landing(mg_connection* conn, void* self) {
       options.version + "</p>\n<ul>\n<li><a href=\"" + options.telemetry_path +
       "\">Metrics</a></li>\n<li><a href=\"/-/healthy\">Health</a></li>\n"
       "<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n</body></html>\n";
-  return send_response(conn, 200, "text/html; charset=utf-8", page);
+  return server.respond(conn, 200, "text/html; charset=utf-8", page);
 }
 
-int WebServer::handle_healthy(mg_connection* conn, void*) {
-  if (reject_other_methods(conn)) return 405;
-  return send_response(conn, 200, "text/plain; charset=utf-8", "Healthy\n");
+int WebServer::handle_healthy(mg_connection* conn, void* self) {
+  const WebServer& server = self_of(self);
+  if (other_method(conn)) {
+    return server.respond(conn, 405, kTextPlain, "Method Not Allowed\n", {{"Allow", "GET, HEAD"}});
+  }
+  return server.respond(conn, 200, kTextPlain, "Healthy\n");
 }
 
 int WebServer::handle_ready(mg_connection* conn, void* self) {
-  if (reject_other_methods(conn)) return 405;
-  if (self_of(self).ready_())
-    return send_response(conn, 200, "text/plain; charset=utf-8", "Ready\n");
-  return send_response(conn, 503, "text/plain; charset=utf-8",
-                       "Not ready: the first poll has not finished\n");
+  const WebServer& server = self_of(self);
+  if (server.on_health_port(conn)) return server.respond(conn, 404, kTextPlain, "Not Found\n");
+  if (other_method(conn)) {
+    return server.respond(conn, 405, kTextPlain, "Method Not Allowed\n", {{"Allow", "GET, HEAD"}});
+  }
+  if (server.ready_()) return server.respond(conn, 200, kTextPlain, "Ready\n");
+  return server.respond(conn, 503, kTextPlain, "Not ready: the first poll has not finished\n");
 }
 
 }  // namespace scalr_usage

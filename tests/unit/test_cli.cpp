@@ -44,6 +44,19 @@ TEST(CliParse, ValueWithEqualsOrAsNextArgument) {
   EXPECT_EQ(parse_cli({"--web.listen-address", "[::1]:9100"}).listen_address, "[::1]:9100");
 }
 
+TEST(CliParse, WebConfigFile) {
+  EXPECT_EQ(parse_cli({}).web_config_file, "");
+  EXPECT_EQ(parse_cli({"--web.config.file=/etc/web.yml"}).web_config_file, "/etc/web.yml");
+  EXPECT_EQ(parse_cli({"--web.config.file", "web.yml"}).web_config_file, "web.yml");
+  // Empty means none, as in the exporter-toolkit, e.g. to switch off a default from a unit file.
+  EXPECT_EQ(parse_cli({"--web.config.file=/etc/web.yml", "--web.config.file="}).web_config_file,
+            "");
+  EXPECT_EQ(parse_cli({"--web.config.file", ""}).web_config_file, "");
+  const CliOptions check = parse_cli({"--check-config", "--web.config.file=/w.yml"});
+  EXPECT_EQ(check.command, Command::check_config);
+  EXPECT_EQ(check.web_config_file, "/w.yml");
+}
+
 TEST(CliParse, LastValueWins) {
   EXPECT_EQ(parse_cli({"--config.file=a", "--config.file=b"}).config_file, "b");
 }
@@ -87,6 +100,16 @@ TEST(CliErrors, MissingValue) {
   EXPECT_THAT(cli_error({"--log.level"}), StartsWith("--log.level: missing value"));
   EXPECT_EQ(cli_error({"--config.file="}), "--config.file: empty value");
   EXPECT_EQ(cli_error({"--config.file", ""}), "--config.file: empty value");
+}
+
+TEST(CliErrors, WebConfigFileNeedsAValueAndNoReport) {
+  EXPECT_EQ(cli_error({"--web.config.file"}),
+            "--web.config.file: missing value, want --web.config.file=PATH");
+  EXPECT_THAT(cli_error({"--web.config.file", "--check-config"}),
+              StartsWith("--web.config.file: missing value"));
+  EXPECT_EQ(cli_error({"report", "--period=2026-10", "--web.config.file=/w.yml"}),
+            "--web.config.file: not with the report command");
+  EXPECT_THAT(cli_error({"--web.configfile=/w.yml"}), StartsWith("--web.configfile: unknown flag"));
 }
 
 TEST(CliErrors, SwitchesTakeNoValue) {
@@ -195,6 +218,9 @@ TEST(CliUsage, DocumentsEveryFlagWithItsDefault) {
                            "--config.file=PATH",
                            "/etc/scalr-usage-exporter/scalr-usage-exporter.yml",
                            "--web.listen-address=ADDRESS",
+                           "--web.config.file=PATH",
+                           "exporter-toolkit",
+                           "Without it, or empty: plain",
                            "0.0.0.0:9871",
                            "web.listen_address",
                            "--log.level=LEVEL",
