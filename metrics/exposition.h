@@ -26,15 +26,11 @@ struct OpenGzip {
 
 struct Exposition {
   std::string text;
-  std::string gzip;    // the same bytes, gzip-compressed
-  OpenGzip gzip_open;  // the same bytes again, as an open gzip member (finish with gzip_tail)
+  OpenGzip gzip;  // the same bytes compressed, as an open gzip member (finish with gzip_tail)
 };
 
 Exposition render_exposition(const Snapshot& snapshot, const BuildInfo& build,
                              const ReportStatus& reports = {}, const ConfigStatus& config = {});
-
-// gzip (RFC 1952) of data; throws std::runtime_error if zlib fails.
-std::string gzip_compress(const std::string& data);
 
 // Compresses data into an open gzip member. Throws std::runtime_error if zlib fails.
 OpenGzip gzip_open(std::string_view data);
