@@ -32,4 +32,13 @@ std::string_view to_string(ErrorReason reason) {
   return "unknown";
 }
 
+void check_label_length(std::string_view value, std::size_t max_length, std::string_view field,
+                        std::string_view key) {
+  if (value.size() <= max_length) return;
+  throw SourceError(ErrorReason::too_large, std::string(field) + ": " +
+                                                std::to_string(value.size()) +
+                                                " bytes, longer than " + std::string(key) + " (" +
+                                                std::to_string(max_length) + ")");
+}
+
 }  // namespace scalr_usage

@@ -4,6 +4,7 @@
 // catch it per account, count it under its reason and keep the last good values.
 
 #include <array>
+#include <cstddef>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -48,6 +49,12 @@ class SourceError : public std::runtime_error {
  private:
   ErrorReason reason_;
 };
+
+// Ids and names become label values, which every scrape carries and Prometheus stores with every
+// sample; a source rejects one longer than its max_label_length instead of passing it on. Throws
+// SourceError(too_large) "<field>: <n> bytes, longer than <key> (<max>)", without the value.
+void check_label_length(std::string_view value, std::size_t max_length, std::string_view field,
+                        std::string_view key);
 
 // Observes every HTTP response status a source gets, for scalr_exporter_api_requests_total{code}.
 // Called from the polling thread only.

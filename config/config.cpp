@@ -28,6 +28,8 @@ using std::chrono::milliseconds;
 // Big enough for any real file, small enough that a wrong path such as /dev/zero fails at once.
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
 constexpr std::size_t kMaxTokenBytes = 64 << 10;
+// Upper end of *.max_label_length: past this a label is no longer a label but a document.
+constexpr long long kMaxLabelLengthLimit = 1 << 20;
 
 constexpr std::string_view kTokenEnv = "SCALR_TOKEN";
 constexpr std::string_view kDsnEnv = "SCALR_USAGE_PG_DSN";
@@ -644,6 +646,19 @@ std::string credential_path(std::string_view key, const std::string& name, const
   return dir->second + "/" + name;
 }
 
+// A configured account id becomes the account_id label, so it obeys the section's bound too; the
+// message says how long it is rather than echoing kilobytes of it.
+void check_label_lengths(std::string_view section, const std::vector<std::string>& accounts,
+                         std::size_t max_label_length) {
+  for (std::size_t i = 0; i < accounts.size(); ++i) {
+    if (accounts[i].size() > max_label_length) {
+      fail(std::string(section) + ".accounts[" + std::to_string(i) + "]",
+           std::to_string(accounts[i].size()) + " bytes, longer than " + std::string(section) +
+               ".max_label_length (" + std::to_string(max_label_length) + ")");
+    }
+  }
+}
+
 // The DSN as configured, before it is read from a file or the environment.
 struct DsnSources {
   std::optional<std::string> dsn;
@@ -792,6 +807,11 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
               [&](const Value& v) {
                 target.max_pages = static_cast<int>(v.integer(1, std::numeric_limits<int>::max()));
               }},
+             {"max_label_length",
+              [&](const Value& v) {
+                target.max_label_length =
+                    static_cast<std::size_t>(v.integer(1, kMaxLabelLengthLimit));
+              }},
              {"ca_file",
               [&](const Value& v) { target.ca_file = v.parsed("a file path", readable_file); }},
              {"retry",
@@ -837,6 +857,11 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
                 } catch (const std::invalid_argument& error) {
                   v.fail(error.what());
                 }
+              }},
+             {"max_label_length",
+              [&](const Value& v) {
+                postgres.max_label_length =
+                    static_cast<std::size_t>(v.integer(1, kMaxLabelLengthLimit));
               }},
              {"statement_timeout",
               [&](const Value& v) {
@@ -905,6 +930,7 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
       }
       dsn_sources.dsn_file = credential_path("postgres.dsn_credential", *dsn_credential, env);
     }
+    check_label_lengths("postgres", postgres.accounts, postgres.max_label_length);
     load_dsn(postgres, dsn_sources, env);
     config.postgres = std::move(postgres);
     return config;
@@ -913,6 +939,7 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
   if (!scalr_given) fail("scalr", "required (the Scalr URL, token and accounts to poll)");
   if (target.url.empty()) fail("scalr.url", "required (e.g. https://example.scalr.io)");
   if (target.accounts.empty()) fail("scalr.accounts", "required (a list of account IDs)");
+  check_label_lengths("scalr", target.accounts, target.max_label_length);
   if (target.retry.max_backoff < target.retry.initial_backoff) {
     // Blame the key the user wrote: with the default max_backoff, the initial one is too large.
     const std::string initial = format_duration(target.retry.initial_backoff);

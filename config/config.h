@@ -63,7 +63,10 @@ struct ScalrTarget {
   std::chrono::milliseconds timeout{30000};   // one HTTP request
   std::size_t max_response_bytes = 8u << 20;  // one page
   int max_pages = 1000;                       // per request sequence
-  std::string ca_file;                        // extra CA bundle; empty = system default
+  // Longest environment or workspace id or name accepted from the API; a longer one fails the
+  // account's poll as too_large rather than becoming a label of unbounded size.
+  std::size_t max_label_length = 1024;  // bytes
+  std::string ca_file;                  // extra CA bundle; empty = system default
   RetryConfig retry;
 };
 
@@ -82,6 +85,9 @@ struct PostgresConfig {
   // collectors/postgres/queries.h. Trailing semicolons are removed.
   std::string query;
   std::chrono::milliseconds statement_timeout{30000};  // per poll, server side
+  // Longest id or name (account, environment, workspace) accepted from the query; a longer one
+  // fails the poll as too_large.
+  std::size_t max_label_length = 1024;  // bytes
 };
 
 struct PollConfig {

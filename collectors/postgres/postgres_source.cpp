@@ -327,16 +327,25 @@ PostgresSource::Rows PostgresSource::read_rows(const pqxx::result& result) const
                          std::string(kQueryKey) + ": row " + std::to_string(n + 1) + ": " +
                              std::string(postgres_sql::kRequiredColumns[column]) + " " + problem);
     };
+    // Ids and names become labels: bounded before they are even copied.
+    const auto check_length = [&](Column column, const pqxx::field& field) {
+      check_label_length(std::string_view(field.c_str(), field.size()), config_.max_label_length,
+                         std::string(kQueryKey) + ": row " + std::to_string(n + 1) + ": " +
+                             std::string(postgres_sql::kRequiredColumns[column]),
+                         "postgres.max_label_length");
+    };
     const auto id = [&](Column column) {
       const pqxx::field field = row[index[column]];
       if (field.is_null()) throw fail(column, "is null");
-      std::string value(field.c_str(), field.size());
-      if (value.empty()) throw fail(column, "is empty");
-      return value;
+      if (field.size() == 0) throw fail(column, "is empty");
+      check_length(column, field);
+      return std::string(field.c_str(), field.size());
     };
     const auto name = [&](Column column) {
       const pqxx::field field = row[index[column]];
-      return field.is_null() ? std::string() : std::string(field.c_str(), field.size());
+      if (field.is_null()) return std::string();
+      check_length(column, field);
+      return std::string(field.c_str(), field.size());
     };
     const auto count = [&](Column column) {
       const pqxx::field field = row[index[column]];
@@ -351,11 +360,16 @@ PostgresSource::Rows PostgresSource::read_rows(const pqxx::result& result) const
     };
 
     WorkspaceDayRow parsed;
-    parsed.account_id = id(account);
-    if (!config_.accounts.empty() && std::find(config_.accounts.begin(), config_.accounts.end(),
-                                               parsed.account_id) == config_.accounts.end()) {
-      continue;  // outside the filter, so not this exporter's business, well-formed or not
+    if (const pqxx::field field = row[index[account]]; !config_.accounts.empty()) {
+      if (field.is_null()) throw fail(account, "is null");
+      if (field.size() == 0) throw fail(account, "is empty");
+      const std::string_view account_id(field.c_str(), field.size());
+      if (std::find(config_.accounts.begin(), config_.accounts.end(), account_id) ==
+          config_.accounts.end()) {
+        continue;  // outside the filter, so not this exporter's business, well-formed or not
+      }
     }
+    parsed.account_id = id(account);
     parsed.environment_id = id(environment);
     parsed.environment_name = name(environment_name);
     parsed.workspace_id = id(workspace);

@@ -131,6 +131,10 @@ HttpResponse CurlTransport::get(const HttpRequest& request, std::stop_token stop
   set(easy, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!request.ca_file.empty()) set(easy, CURLOPT_CAINFO, request.ca_file.c_str());
   set(easy, CURLOPT_ACCEPT_ENCODING, "");  // every encoding this libcurl decodes, gzip included
+  // A Content-Length over the bound fails before the body is read, instead of after reading
+  // max_body_bytes of it; on_write still enforces the bound on the decoded body as it streams in
+  // (no Content-Length, or a compressed body that decodes to more).
+  set(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_body_bytes));
   set(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   set(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   set(easy, CURLOPT_WRITEFUNCTION, &on_write);
@@ -144,7 +148,7 @@ HttpResponse CurlTransport::get(const HttpRequest& request, std::stop_token stop
     if (rc == CURLE_ABORTED_BY_CALLBACK && stop.stop_requested()) {
       throw SourceError(ErrorReason::cancelled, "request cancelled");
     }
-    if (rc == CURLE_WRITE_ERROR && transfer.too_large) {
+    if ((rc == CURLE_WRITE_ERROR && transfer.too_large) || rc == CURLE_FILESIZE_EXCEEDED) {
       throw SourceError(
           ErrorReason::too_large,
           "response body exceeds " + std::to_string(request.max_body_bytes) + " bytes");

@@ -15,6 +15,7 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr std::string_view kUsagePath = "/api/iacp/v3/usage-statistics";
+constexpr std::string_view kRedacted = "xxxxx";  // as config/dsn.h writes a password
 
 bool is_json_media_type(std::string_view content_type) {
   std::string_view media = content_type.substr(0, content_type.find(';'));
@@ -104,6 +105,28 @@ std::vector<std::string> ScalrApiSource::accounts(const Period&, std::stop_token
 
 AccountUsage ScalrApiSource::fetch(const std::string& account_id, const Period& period,
                                    std::stop_token stop) {
+  try {
+    return fetch_usage(account_id, period, stop);
+  } catch (const SourceError& e) {
+    // The last line of defence: every message that leaves the source is logged and reported.
+    throw SourceError(e.reason(), without_token(e.what()));
+  }
+}
+
+std::string ScalrApiSource::without_token(std::string text) const {
+  const std::string& token = target_.token.reveal();
+  if (token.empty()) return text;
+  for (const std::string& spelling : {token, url_encode(token)}) {
+    for (auto at = text.find(spelling); at != std::string::npos;
+         at = text.find(spelling, at + kRedacted.size())) {
+      text.replace(at, spelling.size(), kRedacted);
+    }
+  }
+  return text;
+}
+
+AccountUsage ScalrApiSource::fetch_usage(const std::string& account_id, const Period& period,
+                                         std::stop_token stop) {
   // Three sequences rather than deriving everything from one: only the unbroken-down request
   // gives the account total and the days, and the API breaks down by one dimension at a time.
   const auto daily_rows = fetch_all_pages(account_id, period, "", stop);
@@ -202,6 +225,20 @@ std::vector<UsageItem> ScalrApiSource::fetch_all_pages(const std::string& accoun
                           context + path + ".attributes.breakdown-id: null in a breakdown_by=" +
                               breakdown_by + " response");
       }
+      // Only breakdown rows' ids and names become labels; the rows of the unbroken-down
+      // sequence are summed whatever they carry.
+      if (!breakdown_by.empty()) {
+        try {
+          check_label_length(*item.breakdown_id, target_.max_label_length,
+                             path + ".attributes.breakdown-id", "scalr.max_label_length");
+          if (item.breakdown_name) {
+            check_label_length(*item.breakdown_name, target_.max_label_length,
+                               path + ".attributes.breakdown-name", "scalr.max_label_length");
+          }
+        } catch (const SourceError& e) {
+          throw SourceError(e.reason(), context + e.what());
+        }
+      }
     }
     rows.insert(rows.end(), std::make_move_iterator(parsed.items.begin()),
                 std::make_move_iterator(parsed.items.end()));
@@ -246,13 +283,15 @@ HttpResponse ScalrApiSource::get_with_retry(const HttpRequest& request,
           throw SourceError(ErrorReason::bad_response,
                             "Scalr API answered HTTP " + std::to_string(response.status) +
                                 " for account " + account_id + " with content type \"" +
-                                response.content_type + "\", expected application/vnd.api+json");
+                                without_token(response.content_type) +
+                                "\", expected application/vnd.api+json");
         }
         return response;
       }
       SourceError error(reason_for_status(response.status),
                         "Scalr API returned HTTP " + std::to_string(response.status) +
-                            " for account " + account_id + ": " + error_summary(response.body));
+                            " for account " + account_id + ": " +
+                            error_summary(without_token(response.body)));
       if (!is_retryable(response.status)) throw error;
       if (response.retry_after) {
         retry_after = parse_retry_after(*response.retry_after, std::chrono::system_clock::now());

@@ -41,6 +41,8 @@ class ScalrApiSource final : public UsageSource {
                      std::stop_token stop) override;
 
  private:
+  AccountUsage fetch_usage(const std::string& account_id, const Period& period,
+                           std::stop_token stop);
   // All rows of one request sequence (every page), breakdown_by being "" for none.
   std::vector<UsageItem> fetch_all_pages(const std::string& account_id, const Period& period,
                                          const std::string& breakdown_by, std::stop_token stop);
@@ -49,6 +51,10 @@ class ScalrApiSource final : public UsageSource {
                               std::stop_token stop);
   std::string page_url(const std::string& account_id, const Period& period,
                        const std::string& breakdown_by, int page) const;
+  // text with every occurrence of the token (as sent, or percent-encoded) replaced by "xxxxx":
+  // for what the server says (error bodies, content types, values quoted from a page), which a
+  // proxy echoing request headers could fill with the token.
+  std::string without_token(std::string text) const;
 
   ScalrTarget target_;
   std::unique_ptr<HttpTransport> transport_;

@@ -10,6 +10,7 @@ from the generated runs (PostgreSQL) directly.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import math
@@ -94,12 +95,13 @@ class HttpResult(NamedTuple):
 
 
 def http_request(url: str, method: str = "GET", headers: Optional[dict] = None, body=None,
-                 timeout: float = 10.0) -> HttpResult:
-    """One HTTP request with urllib; HTTP error statuses are returned, not raised."""
+                 timeout: float = 10.0, context=None) -> HttpResult:
+    """One HTTP request with urllib; HTTP error statuses are returned, not raised. context: an
+    ssl.SSLContext for https URLs (e.g. one trusting a TlsFiles CA)."""
     data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as r:
             return HttpResult(r.status, {k.lower(): v for k, v in r.headers.items()}, r.read())
     except urllib.error.HTTPError as e:
         return HttpResult(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read())
@@ -115,7 +117,10 @@ class StubServer:
     .token      the accepted bearer token; .token_file holds it (no trailing newline)
     .profile    the sample_data profile it serves
     .log_path   its stderr (one line per request)
+    .ssl_context  None; a TlsStubServer's trusts its CA (used for the control API and .get())
     """
+
+    ssl_context = None
 
     def __init__(self, workdir: Path, token: str = "stub-token-0123456789", profile: str = "small",
                  extra_args=(), faults=()):
@@ -150,7 +155,8 @@ class StubServer:
 
     def _control(self, method, path, body=None):
         r = http_request(self.url + "/__control/" + path, method, body=body,
-                         headers={"Content-Type": "application/json"} if body is not None else {})
+                         headers={"Content-Type": "application/json"} if body is not None else {},
+                         context=self.ssl_context)
         if r.status != 200:
             raise AssertionError(f"stub control {path}: {r.status} {r.body!r}")
         return r.json() if r.headers.get("content-type", "").startswith("application/json") \
@@ -204,7 +210,7 @@ class StubServer:
             h["Authorization"] = f"Bearer {token or self.token}"
         h.update(headers or {})
         return http_request(self.api_url + "?" + urllib.parse.urlencode(params), headers=h,
-                            timeout=timeout)
+                            timeout=timeout, context=self.ssl_context)
 
     def log_text(self) -> str:
         try:
@@ -217,6 +223,233 @@ class StubServer:
         terminate(self.proc, timeout)
         self._log.close()
         return self.proc.returncode
+
+
+# ---- TLS: a throwaway CA and a stub serving HTTPS ---------------------------------------------
+
+class TlsFiles(NamedTuple):
+    """PEM files made by make_tls_files."""
+    ca_file: Path    # the throwaway CA's certificate: what scalr.ca_file gets
+    cert_file: Path  # the server certificate, signed by that CA, for IP:127.0.0.1 and localhost
+    key_file: Path   # its private key
+
+
+def make_tls_files(directory: Path) -> TlsFiles:
+    """A throwaway CA and a server certificate it signed (SAN IP:127.0.0.1, DNS:localhost; EC
+    P-256; valid for 2 days), made with the openssl CLI in directory. No system trust store knows
+    the CA, so a client without it fails verification."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    openssl = shutil.which("openssl") or "/usr/bin/openssl"
+    ca_key, ca = directory / "ca.key", directory / "ca.pem"
+    key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.pem"
+    ext = directory / "server.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                   "basicConstraints=critical,CA:FALSE\n"
+                   "keyUsage=critical,digitalSignature\n"
+                   "extendedKeyUsage=serverAuth\n")
+    new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def run(*args):
+        r = subprocess.run([openssl, *map(str, args)], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError(f"openssl {args[0]} failed: {r.stderr}")
+
+    run("req", "-x509", *new_key, "-keyout", ca_key, "-out", ca, "-days", "2",
+        "-subj", "/CN=scalr-usage-exporter throwaway test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", *new_key, "-keyout", key, "-out", csr, "-subj", "/CN=localhost")
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+        "-set_serial", str(int.from_bytes(os.urandom(8), "big")), "-out", cert, "-days", "2",
+        "-extfile", ext)
+    return TlsFiles(ca, cert, key)
+
+
+class TlsStubServer(StubServer):
+    """A StubServer serving HTTPS with tls's certificate: .url is "https://127.0.0.1:PORT"; the
+    control API and .get() trust tls.ca_file."""
+
+    def __init__(self, workdir: Path, tls: TlsFiles, extra_args=(), **kw):
+        import ssl
+        super().__init__(workdir, extra_args=["--tls-cert", str(tls.cert_file),
+                                              "--tls-key", str(tls.key_file), *extra_args], **kw)
+        self.tls = tls
+        self.ssl_context = ssl.create_default_context(cafile=str(tls.ca_file))
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.api_url = self.url + API_PATH
+
+
+# ---- a real full or read-only filesystem --------------------------------------------------------
+
+class SmallFilesystem:
+    """A tmpfs of `size` mounted at path, so that a directory can be made full (ENOSPC) or
+    read-only (EROFS) for real; root ignores permission bits, not these. Root only: see
+    SmallFilesystem.unavailable(). .fill() / .free(), .read_only() / .writable(), .unmount()
+    (idempotent; lazy if something still uses it)."""
+
+    FILLER = ".filler"
+
+    def __init__(self, path: Path, size: str = "1m"):
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._mount("-t", "tmpfs", "-o", f"size={size},mode=0755", "sue-test-tmpfs", self.path)
+        self.mounted = True
+
+    @staticmethod
+    def _mount(*args) -> None:
+        r = subprocess.run(["mount", *map(str, args)], capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise OSError(f"mount {' '.join(map(str, args))}: {r.stderr.strip()}")
+
+    @staticmethod
+    def unavailable() -> Optional[str]:
+        """None when a tmpfs can be mounted here; otherwise why not (for a skip message)."""
+        if os.geteuid() != 0:
+            return "mounting a small tmpfs needs root (a full disk cannot be simulated otherwise)"
+        if not shutil.which("mount"):
+            return "no mount command"
+        probe = Path(tempfile.mkdtemp(prefix="sue-tmpfs-probe-"))
+        try:
+            fs = SmallFilesystem(probe, "64k")
+            fs.unmount()
+            return None
+        except OSError as e:
+            return f"cannot mount a tmpfs here: {e}"
+        finally:
+            shutil.rmtree(probe, ignore_errors=True)
+
+    def fill(self) -> None:
+        """Writes a hidden filler file until the filesystem has no byte left."""
+        fd = os.open(self.path / self.FILLER, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            chunk = b"\0" * 65536
+            while True:
+                try:
+                    os.write(fd, chunk)
+                except OSError as e:
+                    if e.errno == errno.ENOSPC:
+                        break
+                    raise
+            while True:  # the last partial page
+                try:
+                    os.write(fd, b"\0" * 512)
+                except OSError as e:
+                    if e.errno == errno.ENOSPC:
+                        break
+                    raise
+        finally:
+            os.close(fd)
+
+    def free(self) -> None:
+        (self.path / self.FILLER).unlink(missing_ok=True)
+
+    def read_only(self) -> None:
+        self._mount("-o", "remount,ro", self.path)
+
+    def writable(self) -> None:
+        self._mount("-o", "remount,rw", self.path)
+
+    def unmount(self) -> None:
+        if not self.mounted:
+            return
+        r = subprocess.run(["umount", str(self.path)], capture_output=True, timeout=30)
+        if r.returncode != 0:
+            subprocess.run(["umount", "-l", str(self.path)], capture_output=True, timeout=30)
+        self.mounted = False
+
+
+class ReadOnlyDirectory:
+    """Makes an existing directory refuse new entries for real, whoever runs the test: a read-only
+    bind mount of it (root with CAP_SYS_ADMIN; EROFS), else the immutable attribute (root with
+    CAP_LINUX_IMMUTABLE on a filesystem that has it; EPERM), else mode 0555 (not root; EACCES).
+    Root ignores permission bits, so chmod alone proves nothing there. .method, .message (the
+    strerror text a write into it fails with), .undo() (idempotent)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._undo = None
+        if os.geteuid() != 0:
+            mode = self.path.stat().st_mode & 0o7777
+            self.path.chmod(0o555)
+            self.method, self.message = "chmod 0555", "Permission denied"
+            self._undo = lambda: self.path.chmod(mode)
+        elif self._run("mount", "--bind", self.path, self.path):
+            if self._run("mount", "-o", "remount,bind,ro", self.path):
+                self.method, self.message = "read-only bind mount", "Read-only file system"
+                self._undo = lambda: self._run("umount", self.path)
+            else:
+                self._run("umount", self.path)
+        if self._undo is None and os.geteuid() == 0 and shutil.which("chattr") and \
+                self._run("chattr", "+i", self.path):
+            self.method, self.message = "chattr +i", "Operation not permitted"
+            self._undo = lambda: self._run("chattr", "-i", self.path)
+        if self._undo is None:
+            raise OSError(f"cannot make {self.path} read-only here (as root: no bind mount, "
+                          "no chattr +i)")
+        probe = self.path / ".sue-read-only-probe"
+        try:
+            probe.write_text("x")
+        except OSError:
+            return
+        probe.unlink()
+        self.undo()
+        raise OSError(f"{self.method} did not make {self.path} read-only")
+
+    @staticmethod
+    def _run(*argv) -> bool:
+        return subprocess.run([str(a) for a in argv], capture_output=True, timeout=30).returncode == 0
+
+    def undo(self) -> None:
+        if self._undo is not None:
+            self._undo()
+            self._undo = None
+
+
+# ---- finding secrets in output ------------------------------------------------------------------
+
+def _base64_cores(data: bytes) -> set:
+    """For each of the 3 alignments data can have inside a longer base64-encoded text, the part of
+    the encoding that depends on data alone; any base64 text containing data contains one."""
+    import base64
+    cores = set()
+    for offset in range(3):
+        n = offset + len(data)
+        encoded = base64.b64encode(b"\0" * offset + data)
+        core = encoded[(0, 2, 3)[offset]:4 * (n // 3)]
+        cores.add(core)
+        cores.add(core.replace(b"+", b"-").replace(b"/", b"_"))  # the URL-safe alphabet
+    return cores
+
+
+def secret_spellings(secret: str) -> dict:
+    """{spelling (bytes): what it is} for the ways a leaked secret could be written: as is,
+    percent-encoded (quote and quote_plus, any case of the hex digits), JSON-escaped, and
+    base64-encoded at any alignment (standard and URL-safe alphabets)."""
+    raw = secret.encode()
+    spellings = {raw: "as is"}
+    for name, encoded in (("URL-encoded", urllib.parse.quote(secret, safe="")),
+                          ("form-encoded", urllib.parse.quote_plus(secret, safe="")),
+                          ("JSON-escaped", json.dumps(secret)[1:-1])):
+        spellings.setdefault(encoded.encode(), name)
+        lower_hex = re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), encoded)
+        spellings.setdefault(lower_hex.encode(), name + " (lower-case hex)")
+    for core in _base64_cores(raw):
+        spellings.setdefault(core, "base64-encoded")
+    return spellings
+
+
+def find_secrets(data, secrets) -> list:
+    """[(secret, how it is spelt)] for every secret found in data (str or bytes), any spelling of
+    secret_spellings."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", errors="surrogateescape")
+    found = []
+    for secret in secrets:
+        for spelling, how in secret_spellings(secret).items():
+            if spelling in data:
+                found.append((secret, how))
+    return found
 
 
 # ---- expected sums, independent of the stub and the exporter -----------------------------------

@@ -5,10 +5,15 @@ Python 3.11 standard library only. Serves the data of sample_data.py (which exis
 
     python3 scalr_stub.py --listen 127.0.0.1:0 --token-file F [--profile small] [--port-file PATH]
                           [--limited-token-file F2] [--fault JSON ...] [--ascii-json]
+                          [--tls-cert PEM --tls-key PEM]
 
 Prints "listening on http://HOST:PORT" (flushed) once it accepts connections, writes PORT to
 --port-file (atomically), logs one line per request to stderr (never a token), exits 0 on
 SIGTERM/SIGINT.
+
+With --tls-cert/--tls-key it serves HTTPS only (API and control API alike; "listening on
+https://..."); the handshake runs on the connection's own thread, so a client that rejects the
+certificate (unknown CA) costs one log line "TLS handshake failed: ..." and nothing else.
 
 API semantics (see /work/shared/scalr-usage-statistics-api.txt):
   * Authorization: Bearer <token> must equal the accepted token, else 401 (JSON:API errors body).
@@ -59,7 +64,8 @@ filters match an API request is applied (and its count decremented). Modes:
   html200     200 text/html maintenance page
   wrong_content_type  normal body, "content_type" (default "text/plain; charset=utf-8")
   pagination_loop     normal page but next-page (and links.next) = "next_page" (default: the
-                      current page)
+                      current page; "next": always the page after this one, so the pages never
+                      end, every one past the data empty)
   huge        200, valid JSON of "mb" MB (default 16); "content_length": false -> no length,
               connection closed at the end
   trickle     normal response; body sent "chunk_bytes" (default 16) every "interval" (0.5) s
@@ -67,6 +73,9 @@ filters match an API request is applied (and its count decremented). Modes:
   drop        close the connection without any response
   close       normal response, then the server closes the keep-alive connection
               ("announce": true adds "Connection: close")
+  long_label  normal response, but in a breakdown response the first row's "field"
+              ("breakdown-name" by default, or "breakdown-id") is "bytes" (default 2048) bytes of
+              "L" (unbroken-down responses are unchanged)
 """
 
 from __future__ import annotations
@@ -81,6 +90,7 @@ import math
 import os
 import re
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -94,7 +104,8 @@ API_PATH = "/api/iacp/v3/usage-statistics"
 JSONAPI = "application/vnd.api+json"
 MAX_PAGE_SIZE = 100
 FAULT_MODES = {"status", "slow", "truncated", "html200", "wrong_content_type", "pagination_loop",
-               "huge", "trickle", "bad_token", "drop", "close"}
+               "huge", "trickle", "bad_token", "drop", "close", "long_label"}
+LONG_LABEL_FIELDS = {"breakdown-name", "breakdown-id"}
 _TS = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
 
 
@@ -181,6 +192,9 @@ class State:
         for f in specs:
             if not isinstance(f, dict) or f.get("mode") not in FAULT_MODES:
                 raise ValueError(f"fault needs a mode in {sorted(FAULT_MODES)}: {f!r}")
+            if f["mode"] == "long_label" and f.get("field", "breakdown-name") not in \
+                    LONG_LABEL_FIELDS:
+                raise ValueError(f"long_label field must be one of {sorted(LONG_LABEL_FIELDS)}")
         with self.lock:
             for f in specs:
                 self.fault_seq += 1
@@ -236,6 +250,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         self.timeout = self.state.idle_timeout
+        if isinstance(self.request, ssl.SSLSocket):
+            # Here, on the connection's thread, rather than in accept(): a client that stalls or
+            # rejects the certificate must not hold up the others.
+            self.request.settimeout(10)
+            self.request.do_handshake()
         super().setup()
 
     # ---- plumbing -------------------------------------------------------------------------------
@@ -449,8 +468,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         next_page = number + 1 if number < total_pages else None
         prev_page = number - 1 if number > 1 else None
         if fault and fault["mode"] == "pagination_loop":
-            next_page = int(fault.get("next_page", number))
+            wanted = fault.get("next_page", number)
+            next_page = number + 1 if wanted == "next" else int(wanted)
         data = [self.item(account, q, row) for row in rows[(number - 1) * size:number * size]]
+        if fault and fault["mode"] == "long_label" and data and q["breakdown_by"]:
+            field = fault.get("field", "breakdown-name")
+            data[0]["attributes"][field] = "L" * int(fault.get("bytes", 2048))
         doc = {
             "data": data,
             "included": None,
@@ -507,7 +530,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pairs = [(k, v) for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True)
                  if k != "page[number]"] + [("page[number]", str(number))]
         host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
-        return f"http://{host}{API_PATH}?" + urllib.parse.urlencode(pairs, safe="[]:,")
+        return f"{self.server.scheme}://{host}{API_PATH}?" + \
+            urllib.parse.urlencode(pairs, safe="[]:,")
 
     @staticmethod
     def item(account, q, row):
@@ -553,8 +577,15 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
+    scheme = "http"
+
     def handle_error(self, request, client_address):  # client went away mid-response: not news
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+        error = sys.exc_info()[1]
+        if isinstance(error, ssl.SSLError):
+            sys.stderr.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} "
+                             f"{client_address[0]} TLS handshake failed: {error}\n")
+            sys.stderr.flush()
+        elif not isinstance(error, (ConnectionError, TimeoutError)):
             super().handle_error(request, client_address)
 
 
@@ -564,6 +595,12 @@ def make_server(args) -> Server:
     host, _, port = args.listen.rpartition(":")
     server = Server((host.strip("[]") or "127.0.0.1", int(port)), handler)
     server.state = state
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True,
+                                            do_handshake_on_connect=False)
+        server.scheme = "https"
     return server
 
 
@@ -587,7 +624,11 @@ def parse_args(argv=None):
     p.add_argument("--ascii-json", action="store_true", help="escape non-ASCII as \\uXXXX")
     p.add_argument("--idle-timeout", type=float, default=30.0,
                    help="close idle keep-alive connections after this many seconds")
+    p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
+    p.add_argument("--tls-key", help="the certificate's PEM private key")
     args = p.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        p.error("--tls-cert and --tls-key go together")
     if args.token_file:
         args.token = read_token(args.token_file)
     if args.limited_token_file:
@@ -606,7 +647,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         server = make_server(args)
-    except ValueError as e:
+    except (ValueError, OSError) as e:  # OSError: ssl.SSLError, an unreadable certificate
         print(f"scalr_stub: {e}", file=sys.stderr)
         return 2
     host, port = server.server_address[:2]
@@ -621,7 +662,7 @@ def main(argv=None) -> int:
         with open(tmp, "w") as f:
             f.write(f"{port}\n")
         os.replace(tmp, args.port_file)
-    print(f"listening on http://{host}:{port}", flush=True)
+    print(f"listening on {server.scheme}://{host}:{port}", flush=True)
     while not stopping.wait(0.5):
         pass
     server.state.stop.set()

@@ -785,6 +785,52 @@ TEST(ConfigAccounts, Rejected) {
 
 // --- other scalr keys ----------------------------------------------------------------------
 
+TEST(ConfigScalr, MaxLabelLength) {
+  EXPECT_EQ(only_target(parse_config(minimal_yaml(), token_env())).max_label_length, 1024u);
+  EXPECT_EQ(only_target(parse_config("scalr:\n  url: https://example.scalr.io\n  accounts: [a]\n"
+                                     "  max_label_length: 1\n",
+                                     token_env()))
+                .max_label_length,
+            1u);
+  EXPECT_EQ(only_target(parse_config(minimal_yaml("  max_label_length: 1048576\n"), token_env()))
+                .max_label_length,
+            1048576u);
+  expect_rejected(minimal_yaml("  max_label_length: 0\n"), "scalr.max_label_length",
+                  "want an integer from 1 to 1048576");
+  expect_rejected(minimal_yaml("  max_label_length: 1048577\n"), "scalr.max_label_length",
+                  "want an integer from 1 to 1048576");
+  // The configured accounts become labels too: one longer than the bound is refused at start,
+  // wherever the key stands, and the message gives its length rather than the id.
+  const std::string long_id(9, 'a');
+  for (const std::string& yaml :
+       {"scalr:\n  url: https://example.scalr.io\n  max_label_length: 8\n  accounts: [acc-1, " +
+            long_id + "]\n",
+        "scalr:\n  url: https://example.scalr.io\n  accounts: [acc-1, " + long_id +
+            "]\n  max_label_length: 8\n"}) {
+    const std::string message = config_error(yaml);
+    EXPECT_EQ(message, "scalr.accounts[1]: 9 bytes, longer than scalr.max_label_length (8)");
+  }
+  EXPECT_NO_THROW(
+      parse_config("scalr:\n  url: https://example.scalr.io\n  max_label_length: 9\n  accounts: [" +
+                       long_id + "]\n",
+                   token_env()));
+}
+
+TEST(ConfigPostgres, MaxLabelLength) {
+  EXPECT_EQ(only_postgres(parse_config(postgres_yaml(), {})).max_label_length, 1024u);
+  EXPECT_EQ(
+      only_postgres(parse_config(postgres_yaml("  max_label_length: 64\n"), {})).max_label_length,
+      64u);
+  expect_postgres_rejected(postgres_yaml("  max_label_length: -1\n"), "postgres.max_label_length",
+                           "want an integer from 1 to 1048576");
+  expect_postgres_rejected(postgres_yaml("  max_label_length: 4\n  accounts: [abcd, abcde]\n"),
+                           "postgres.accounts[1]",
+                           "5 bytes, longer than postgres.max_label_length (4)");
+  // Each section's bound is its own: the unselected scalr: section's does not apply.
+  EXPECT_NO_THROW(
+      parse_config(postgres_yaml("  accounts: [abcde]\n") + "scalr:\n  max_label_length: 4\n", {}));
+}
+
 TEST(ConfigScalr, PreferProfile) {
   EXPECT_EQ(only_target(parse_config(minimal_yaml("  prefer_profile: beta-2\n"), token_env()))
                 .prefer_profile,
@@ -1033,6 +1079,7 @@ void expect_documented_defaults(const Config& config) {
   EXPECT_EQ(target.timeout, target_defaults.timeout);
   EXPECT_EQ(target.max_response_bytes, target_defaults.max_response_bytes);
   EXPECT_EQ(target.max_pages, target_defaults.max_pages);
+  EXPECT_EQ(target.max_label_length, target_defaults.max_label_length);
   EXPECT_EQ(target.retry.max_attempts, target_defaults.retry.max_attempts);
   EXPECT_EQ(target.retry.initial_backoff, target_defaults.retry.initial_backoff);
   EXPECT_EQ(target.retry.max_backoff, target_defaults.retry.max_backoff);
@@ -1086,7 +1133,7 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
     }
     uncommented += line + "\n";
   }
-  EXPECT_EQ(keys_uncommented, 30) << uncommented;
+  EXPECT_EQ(keys_uncommented, 32) << uncommented;
   const Config config = parse_config(uncommented, {});
   expect_documented_defaults(config);
   EXPECT_EQ(only_target(config).ca_file, ca.string());
@@ -1123,6 +1170,7 @@ TEST(ConfigExample, ShippedPostgresExampleWorks) {
   EXPECT_TRUE(postgres.accounts.empty());
   EXPECT_EQ(postgres.query, defaults.query);
   EXPECT_EQ(postgres.statement_timeout, defaults.statement_timeout);
+  EXPECT_EQ(postgres.max_label_length, defaults.max_label_length);
   EXPECT_TRUE(config.scalr_targets.empty());
 }
 

@@ -530,6 +530,68 @@ TEST(ScalrApiSource, BreakdownRowsNeedAnId) {
   EXPECT_THAT(error.what(), HasSubstr("breakdown-id: null"));
 }
 
+TEST(ScalrApiSource, LabelsOverMaxLabelLengthAreTooLargeAndNamed) {
+  ScalrTarget target = test_target();
+  target.max_label_length = 8;
+  for (const std::string breakdown : {"environment", "workspace"}) {
+    for (const bool long_id : {false, true}) {
+      const std::string too_long(9, 'x');
+      Harness h(
+          [&](const HttpRequest& r) {
+            if (breakdown_of(r) != breakdown) return ok(page_body({}));
+            Row row{long_id ? too_long : "ws-1", long_id ? "name" : too_long, {}, 1, 1};
+            return ok(page_body({{"ws-0", "exactly8", {}, 1, 1}, row}));
+          },
+          target);
+      const SourceError error = h.fetch_error();
+      EXPECT_EQ(error.reason(), ErrorReason::too_large);
+      const std::string field = long_id ? "breakdown-id" : "breakdown-name";
+      EXPECT_THAT(error.what(),
+                  HasSubstr("breakdown_by=" + breakdown + " page 1 for account acc-1"));
+      EXPECT_THAT(error.what(), HasSubstr("data[1].attributes." + field +
+                                          ": 9 bytes, longer than scalr.max_label_length (8)"));
+      EXPECT_THAT(error.what(), Not(HasSubstr(too_long)));  // the value itself is not echoed
+    }
+  }
+}
+
+TEST(ScalrApiSource, LabelsAtMaxLabelLengthAndUnusedNamesAreFine) {
+  ScalrTarget target = test_target();
+  target.max_label_length = 8;
+  Harness h(
+      [](const HttpRequest& r) {
+        // The unbroken-down rows' names are never labels, so their length does not matter.
+        if (breakdown_of(r).empty()) {
+          return ok(page_body({{{}, std::string(100, 'n'), "2026-10-01", 2, 3}}));
+        }
+        return ok(page_body({{"12345678", "87654321", {}, 2, 3}}));
+      },
+      target);
+  const AccountUsage usage = h.fetch();
+  EXPECT_EQ(usage.total.runs, 2u);
+  ASSERT_EQ(usage.workspaces.size(), 1u);
+  EXPECT_EQ(usage.workspaces[0].name, "87654321");
+}
+
+// A proxy that echoes request headers in its error page must not get the token into a message.
+TEST(ScalrApiSource, TokenEchoedByTheServerIsRedacted) {
+  const std::vector<Reply> replies = {
+      Reply{502, "<html>Bad gateway. Request: Authorization: Bearer tok-s3cr3t</html>",
+            "text/html"},
+      Reply{401, R"({"errors":[{"status":"401","detail":"token tok-s3cr3t, again tok-s3cr3t"}]})"},
+      Reply{200, page_body({}), "text/plain; echo=tok-s3cr3t"},
+      Reply{200, R"({"data": [{"type": "tok-s3cr3t"}]})"},
+  };
+  for (const Reply& reply : replies) {
+    ScalrTarget target = test_target();
+    target.retry.max_attempts = 1;
+    Harness h([&](const HttpRequest&) { return reply; }, target);
+    const SourceError error = h.fetch_error();
+    EXPECT_THAT(error.what(), Not(HasSubstr("s3cr3t"))) << error.what();
+    EXPECT_THAT(error.what(), HasSubstr("xxxxx")) << error.what();
+  }
+}
+
 TEST(ScalrApiSource, ObserverSeesEveryStatusAndMayBeNull) {
   int calls = 0;
   const auto script = [&calls](const HttpRequest&) {
@@ -606,6 +668,17 @@ int big_handler(mg_connection* conn, void*) {
                     std::string(64 << 10, 'x'));
 }
 
+// No Content-Length: the body's size is known only as it arrives, and it never ends on its own
+// (1 GiB), so only a bound enforced while streaming stops it.
+int endless_handler(mg_connection* conn, void*) {
+  mg_printf(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n");
+  const std::string block(64 << 10, 'x');
+  for (int i = 0; i < (1 << 14); ++i) {
+    if (mg_write(conn, block.data(), block.size()) <= 0) break;  // the client hung up
+  }
+  return 200;
+}
+
 // Holds its response until the test releases it, to keep a request in flight for as long as needed.
 struct Gate {
   std::mutex mutex;
@@ -667,6 +740,7 @@ class ScalrApiCurlTransport : public ::testing::Test {
     mg_set_request_handler(server_.get(), "/json", json_handler, nullptr);
     mg_set_request_handler(server_.get(), "/limited", limited_handler, nullptr);
     mg_set_request_handler(server_.get(), "/big", big_handler, nullptr);
+    mg_set_request_handler(server_.get(), "/endless", endless_handler, nullptr);
     mg_set_request_handler(server_.get(), "/gzip", gzip_handler, nullptr);
     mg_set_request_handler(server_.get(), "/gated", gated_handler, &gate_);
     mg_server_port ports[4]{};
@@ -734,6 +808,15 @@ TEST_F(ScalrApiCurlTransport, BodyOverLimitIsTooLarge) {
 
   r.max_body_bytes = 64 << 10;  // exactly the body size is fine
   EXPECT_EQ(transport_.get(r, {}).body.size(), 64u << 10);
+}
+
+TEST_F(ScalrApiCurlTransport, BodyWithoutLengthIsCutOffAtTheLimit) {
+  HttpRequest r = request("/endless");
+  r.max_body_bytes = 256 << 10;
+  r.timeout = 10000ms;
+  const SourceError error = get_error(r);
+  EXPECT_EQ(error.reason(), ErrorReason::too_large);
+  EXPECT_THAT(error.what(), HasSubstr(std::to_string(256 << 10) + " bytes"));
 }
 
 TEST_F(ScalrApiCurlTransport, GzipBodyIsDecodedAndLimitedAfterDecoding) {
