@@ -62,7 +62,7 @@ struct ScalrTarget {
   int page_size = 100;
   std::chrono::milliseconds timeout{30000};   // one HTTP request
   std::size_t max_response_bytes = 8u << 20;  // one page
-  int max_pages = 1000;                       // per request sequence
+  int max_pages = 1000;                       // per account and poll
   // Longest environment or workspace id or name accepted from the API; a longer one fails the
   // account's poll as too_large rather than becoming a label of unbounded size.
   std::size_t max_label_length = 1024;  // bytes

@@ -129,9 +129,11 @@ AccountUsage ScalrApiSource::fetch_usage(const std::string& account_id, const Pe
                                          std::stop_token stop) {
   // Three sequences rather than deriving everything from one: only the unbroken-down request
   // gives the account total and the days, and the API breaks down by one dimension at a time.
-  const auto daily_rows = fetch_all_pages(account_id, period, "", stop);
-  const auto environment_rows = fetch_all_pages(account_id, period, "environment", stop);
-  const auto workspace_rows = fetch_all_pages(account_id, period, "workspace", stop);
+  int pages_left = target_.max_pages;
+  const auto daily_rows = fetch_all_pages(account_id, period, "", pages_left, stop);
+  const auto environment_rows =
+      fetch_all_pages(account_id, period, "environment", pages_left, stop);
+  const auto workspace_rows = fetch_all_pages(account_id, period, "workspace", pages_left, stop);
 
   AccountUsage usage;
   usage.account_id = account_id;
@@ -187,7 +189,7 @@ std::string ScalrApiSource::page_url(const std::string& account_id, const Period
 std::vector<UsageItem> ScalrApiSource::fetch_all_pages(const std::string& account_id,
                                                        const Period& period,
                                                        const std::string& breakdown_by,
-                                                       std::stop_token stop) {
+                                                       int& pages_left, std::stop_token stop) {
   std::vector<std::string> headers = {"Authorization: Bearer " + target_.token.reveal(),
                                       "Accept: application/vnd.api+json"};
   if (!target_.prefer_profile.empty()) {
@@ -198,7 +200,8 @@ std::vector<UsageItem> ScalrApiSource::fetch_all_pages(const std::string& accoun
 
   std::vector<UsageItem> rows;
   int page = 1;
-  for (int pages_fetched = 1;; ++pages_fetched) {
+  for (;;) {
+    --pages_left;  // the request below
     const std::string context =
         sequence + " page " + std::to_string(page) + " for account " + account_id + ": ";
     const HttpRequest request{page_url(account_id, period, breakdown_by, page), headers,
@@ -250,11 +253,10 @@ std::vector<UsageItem> ScalrApiSource::fetch_all_pages(const std::string& accoun
     }
     // total-pages, when given, lets an oversized result fail on its first page instead of after
     // max_pages requests; the page count is checked regardless, as total-pages is optional.
-    if (pages_fetched >= target_.max_pages ||
-        (parsed.total_pages && *parsed.total_pages > target_.max_pages)) {
-      throw SourceError(
-          ErrorReason::too_large,
-          context + "more than " + std::to_string(target_.max_pages) + " pages (scalr max_pages)");
+    if (pages_left <= 0 || (parsed.total_pages && *parsed.total_pages - page > pages_left)) {
+      throw SourceError(ErrorReason::too_large,
+                        context + "more than " + std::to_string(target_.max_pages) +
+                            " pages for one account in one poll (scalr.max_pages)");
     }
     page = *parsed.next_page;
   }

@@ -43,9 +43,12 @@ class ScalrApiSource final : public UsageSource {
  private:
   AccountUsage fetch_usage(const std::string& account_id, const Period& period,
                            std::stop_token stop);
-  // All rows of one request sequence (every page), breakdown_by being "" for none.
+  // All rows of one request sequence (every page), breakdown_by being "" for none. pages_left is
+  // the account's budget of page requests for this poll (scalr.max_pages), shared by its
+  // sequences; a sequence that would exceed it fails as too_large.
   std::vector<UsageItem> fetch_all_pages(const std::string& account_id, const Period& period,
-                                         const std::string& breakdown_by, std::stop_token stop);
+                                         const std::string& breakdown_by, int& pages_left,
+                                         std::stop_token stop);
   // One page, retried per the policy; returns only a 2xx JSON response.
   HttpResponse get_with_retry(const HttpRequest& request, const std::string& account_id,
                               std::stop_token stop);

@@ -323,18 +323,28 @@ TEST(ScalrApiSource, MorePagesThanMaxPagesIsTooLarge) {
   EXPECT_EQ(h.transport->requests.size(), 3u);
 }
 
-TEST(ScalrApiSource, ExactlyMaxPagesIsFine) {
+// The budget is per account and poll, shared by its three request sequences: 3 pages each is
+// exactly 9, and 8 is one too few (the third sequence fails on its last page).
+TEST(ScalrApiSource, MaxPagesCountsEveryPageOfTheAccountsPoll) {
+  const auto three_pages = [](const HttpRequest& r) {
+    const int page = page_of(r);
+    return ok(
+        page_body({{"id", "n", {}, 1, 1}}, page < 3 ? std::optional(page + 1) : std::nullopt));
+  };
   ScalrTarget target = test_target();
-  target.max_pages = 3;
-  Harness h(
-      [](const HttpRequest& r) {
-        const int page = page_of(r);
-        return ok(
-            page_body({{"id", "n", {}, 1, 1}}, page < 3 ? std::optional(page + 1) : std::nullopt));
-      },
-      target);
-  EXPECT_EQ(h.fetch().workspaces.at(0).usage, (UsageCounts{3, 3}));
-  EXPECT_EQ(h.transport->requests.size(), 9u);
+  target.max_pages = 9;
+  Harness exact(three_pages, target);
+  EXPECT_EQ(exact.fetch().workspaces.at(0).usage, (UsageCounts{3, 3}));
+  EXPECT_EQ(exact.transport->requests.size(), 9u);
+  // The next poll has a fresh budget.
+  EXPECT_EQ(exact.fetch().workspaces.at(0).usage, (UsageCounts{3, 3}));
+
+  target.max_pages = 8;
+  Harness short_by_one(three_pages, target);
+  const SourceError error = short_by_one.fetch_error();
+  EXPECT_EQ(error.reason(), ErrorReason::too_large);
+  EXPECT_THAT(error.what(), HasSubstr("more than 8 pages for one account in one poll"));
+  EXPECT_EQ(short_by_one.transport->requests.size(), 8u);
 }
 
 TEST(ScalrApiSource, TotalPagesOverMaxPagesFailsOnTheFirstPage) {
