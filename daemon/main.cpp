@@ -307,7 +307,8 @@ int run(const CliOptions& options) {
   for (;;) {
     // READY=1 once the listener is up and the first poll was attempted, or after a minute at the
     // latest, so that a source retrying for minutes cannot make systemd's start time out; until
-    // then, and between signals, the loop wakes every 200 ms to look.
+    // then the loop wakes every 200 ms to look. Once ready it sleeps until a signal, so an idle
+    // daemon's main thread never wakes.
     if (!ready && (store.snapshot()->first_poll_done ||
                    std::chrono::steady_clock::now() - started > kLongestWaitForReady)) {
       systemd::ready(store.snapshot()->first_poll_done
@@ -316,7 +317,8 @@ int run(const CliOptions& options) {
       ready = true;
     }
     const timespec wake{0, 200'000'000};
-    const int received = sigtimedwait(&signals, nullptr, &wake);
+    const int received =
+        ready ? sigwaitinfo(&signals, nullptr) : sigtimedwait(&signals, nullptr, &wake);
     if (received < 0) continue;
     if (received == SIGHUP) {
       systemd::reloading();
