@@ -36,6 +36,16 @@ void Poller::on_response(int http_status) { ++working_.api_requests[http_status]
 void Poller::publish() {
   ++working_.generation;
   store_.publish(working_);
+  last_publish_ = std::chrono::steady_clock::now();
+  publish_owed_ = false;
+}
+
+void Poller::publish_progress() {
+  if (std::chrono::steady_clock::now() - last_publish_ >= options_.min_publish_gap) {
+    publish();
+  } else {
+    publish_owed_ = true;
+  }
 }
 
 void Poller::poll_once(std::stop_token stop) {
@@ -80,13 +90,13 @@ void Poller::poll_once(std::stop_token stop) {
       }
       record_failure(account_id, error, listing_seconds + seconds_since(started));
     }
-    publish();
+    publish_progress();
   }
   const bool source_up = accounts.empty() || any_fetched;
   const bool changed = !working_.first_poll_done || working_.source_up != source_up;
   record_source_state(source_up, nullptr);
   working_.first_poll_done = true;
-  if (changed) publish();
+  if (changed || publish_owed_) publish();
 }
 
 void Poller::record_source_state(bool up, const SourceError* error) {

@@ -1,6 +1,6 @@
 #pragma once
 // The background poll loop: every poll.interval it asks the source for the current billing period
-// of every account and publishes a new snapshot after each account. A scrape never waits for it.
+// of every account and publishes a new snapshot as accounts complete. A scrape never waits for it.
 
 #include <atomic>
 #include <chrono>
@@ -23,6 +23,11 @@ class Poller final : private RequestObserver {
   struct Options {
     std::chrono::milliseconds interval{std::chrono::minutes{5}};
     WallClock now = [] { return Clock::now(); };
+    // Within a cycle, a snapshot is published after an account only if the last publication is
+    // at least this old; the end of the cycle always publishes. Each publication renders every
+    // series, so publishing after each of many fast accounts (PostgreSQL answers them all at
+    // once) would multiply the cost, while a slow API still shows each account as it completes.
+    std::chrono::milliseconds min_publish_gap{1000};
   };
   using CycleObserver = std::function<void(const Snapshot&)>;
 
@@ -51,12 +56,17 @@ class Poller final : private RequestObserver {
                       double duration_seconds);
   void record_source_state(bool up, const SourceError* error);
   void publish();
+  // publish() unless the last publication is younger than min_publish_gap; then it is owed and
+  // the end of the cycle pays it.
+  void publish_progress();
 
   const Options options_;
   SnapshotStore& store_;
   std::unique_ptr<UsageSource> source_;
   CycleObserver on_cycle_done_;
   Snapshot working_;  // owned by the polling thread; copies of it are published
+  std::chrono::steady_clock::time_point last_publish_{};
+  bool publish_owed_ = false;
   // steady_clock ticks when the running cycle started; 0 while the loop waits.
   std::atomic<std::chrono::steady_clock::rep> busy_since_{0};
 };

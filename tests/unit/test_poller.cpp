@@ -233,6 +233,35 @@ TEST(PollerConfiguredAccounts, WithoutAnyTheSourceGaugeStillTells) {
   EXPECT_NE(store.exposition()->text.find("\nscalr_exporter_source_up 0\n"), std::string::npos);
 }
 
+// Accounts that complete together are published together: one rendering per cycle, not one per
+// account; with no gap, each account is published as it completes.
+TEST(PollerPublication, FastAccountsShareOnePublicationPerCycle) {
+  for (const auto& [gap, publications_per_cycle] :
+       {std::pair{hours{1}, 1u}, std::pair{hours{0}, 5u}}) {
+    SnapshotStore store(BuildInfo{"t", "t"});
+    ScriptedSource* source = nullptr;
+    Poller poller(
+        {minutes{5}, [] { return kNow; }, gap},
+        [&](RequestObserver& observer) {
+          auto made = std::make_unique<ScriptedSource>(observer);
+          source = made.get();
+          return made;
+        },
+        store);
+    source->accounts_ = {"acc-1", "acc-2", "acc-3", "acc-4", "acc-5"};
+    for (const auto& account : source->accounts_) {
+      source->script[account] = {UsageCounts{1, 10}};
+    }
+    poller.poll_once({});  // the first cycle also publishes first_poll_done and source_up
+    const auto before = store.snapshot()->generation;
+    poller.poll_once({});
+    EXPECT_EQ(store.snapshot()->generation - before, publications_per_cycle) << gap.count();
+    for (const auto& account : source->accounts_) {
+      EXPECT_TRUE(store.snapshot()->accounts.at(account).usage) << account;
+    }
+  }
+}
+
 TEST_F(PollerTest, RunReturnsPromptlyWhenStopped) {
   source_->script["acc-a"] = {UsageCounts{1, 1}};
   source_->script["acc-b"] = {UsageCounts{1, 1}};
