@@ -17,6 +17,7 @@
 
 #include "config/dsn.h"
 #include "config/duration.h"
+#include "config/yaml_document.h"
 #include "reports/render.h"  // kReportFormats
 
 namespace scalr_usage {
@@ -705,28 +706,20 @@ void load_dsn(PostgresConfig& postgres, const DsnSources& sources, const Environ
 }
 
 YAML::Node load_document(const std::string& yaml_text) {
-  std::vector<YAML::Node> documents;
+  YAML::Node document;
   try {
-    documents = YAML::LoadAll(yaml_text);
-  } catch (const YAML::Exception& error) {
-    std::string where;
-    if (!error.mark.is_null()) {
-      where = " at line " + std::to_string(error.mark.line + 1) + ", column " +
-              std::to_string(error.mark.column + 1);
-    }
-    fail("config.file", "YAML syntax error" + where + ": " + error.msg);
+    document = load_single_yaml_document(yaml_text);
+  } catch (const YamlDocumentError& error) {
+    fail("config.file", error.what());
   }
-  if (documents.size() > 1) {
-    fail("config.file", "has " + std::to_string(documents.size()) + " YAML documents, want one");
-  }
-  if (documents.empty() || documents.front().IsNull()) {
+  if (document.IsNull()) {
     fail("config.file", "is empty (want at least scalr.url and scalr.accounts)");
   }
-  if (!documents.front().IsMap()) {
-    fail("config.file", "want a mapping of keys at the top level, got " +
-                            std::string(node_kind(documents.front())));
+  if (!document.IsMap()) {
+    fail("config.file",
+         "want a mapping of keys at the top level, got " + std::string(node_kind(document)));
   }
-  return documents.front();
+  return document;
 }
 
 }  // namespace

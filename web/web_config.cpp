@@ -17,6 +17,7 @@
 
 #include "config/config.h"    // ConfigError
 #include "config/duration.h"  // quote_for_message
+#include "config/yaml_document.h"
 #include "web/tls.h"
 
 namespace scalr_usage {
@@ -375,27 +376,18 @@ void add_user(WebConfigFile& file, const std::string& user, const Node& value) {
 }
 
 YAML::Node load_document(const std::string& yaml_text) {
-  std::vector<YAML::Node> documents;
+  YAML::Node document;
   try {
-    documents = YAML::LoadAll(yaml_text);
-  } catch (const YAML::Exception& error) {
-    std::string where;
-    if (!error.mark.is_null()) {
-      where = " at line " + std::to_string(error.mark.line + 1) + ", column " +
-              std::to_string(error.mark.column + 1);
-    }
-    fail("", "YAML syntax error" + where + ": " + error.msg);
-  }
-  if (documents.size() > 1) {
-    fail("", "has " + std::to_string(documents.size()) + " YAML documents, want one");
+    document = load_single_yaml_document(yaml_text);
+  } catch (const YamlDocumentError& error) {
+    fail("", error.what());
   }
   // An empty file is valid and means plain HTTP without authentication, as in the toolkit.
-  if (documents.empty() || documents.front().IsNull()) return YAML::Node(YAML::NodeType::Map);
-  if (!documents.front().IsMap()) {
-    fail("", "want a mapping of keys at the top level, got " +
-                 std::string(node_kind(documents.front())));
+  if (document.IsNull()) return YAML::Node(YAML::NodeType::Map);
+  if (!document.IsMap()) {
+    fail("", "want a mapping of keys at the top level, got " + std::string(node_kind(document)));
   }
-  return documents.front();
+  return document;
 }
 
 }  // namespace

@@ -15,6 +15,10 @@ using json = nlohmann::json;
 
 constexpr std::string_view kUsageType = "usage-statistics";
 constexpr std::size_t kSummaryMax = 300;
+// error_summary() shows a JSON body without JSON:API errors as dump() prints it, but dump()
+// recurses once per nesting level: a body nested a hundred thousand levels deep (200 KB, well
+// within max_response_bytes) overflows the stack. Deeper bodies are shown by their first line.
+constexpr int kMaxDumpDepth = 64;
 
 // Cuts text to at most max bytes (plus "..."), backing off so no UTF-8 sequence is split.
 std::string truncate_utf8(std::string text, std::size_t max) {
@@ -152,8 +156,10 @@ UsagePage parse_usage_page(std::string_view body) {
   json document;
   try {
     document = json::parse(body.begin(), body.end());
-  } catch (const json::parse_error& e) {
-    // e.what() names the byte offset and the problem, which is what tells a truncated body apart.
+  } catch (const json::exception& e) {
+    // parse_error for malformed text, out_of_range for a number beyond double such as 1e400, which
+    // would otherwise escape as an exception no caller expects. e.what() names the byte offset and
+    // the problem, which is what tells a truncated body apart.
     throw SourceError(ErrorReason::bad_response, "response is not valid JSON (" +
                                                      std::to_string(body.size()) +
                                                      " bytes): " + truncate_utf8(e.what(), 200));
@@ -225,13 +231,20 @@ std::string first_line(std::string_view body) {
 
 std::string error_summary(std::string_view body) {
   std::string summary;
-  const json document = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  bool too_deep = false;
+  const json document = json::parse(
+      body.begin(), body.end(),
+      [&too_deep](int depth, json::parse_event_t /*event*/, json& /*parsed*/) {
+        too_deep = too_deep || depth > kMaxDumpDepth;
+        return true;
+      },
+      /*allow_exceptions=*/false);
   if (document.is_object()) {
     if (const json* errors = present(document, "errors"); errors != nullptr && errors->is_array()) {
       summary = summarize_jsonapi_errors(*errors);
     }
   }
-  if (summary.empty() && !document.is_discarded()) {
+  if (summary.empty() && !document.is_discarded() && !too_deep) {
     summary = document.dump(-1, ' ', false, json::error_handler_t::replace);
   }
   if (summary.empty()) summary = first_line(body);

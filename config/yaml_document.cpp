@@ -1,0 +1,85 @@
+#include "config/yaml_document.h"
+
+#include <yaml-cpp/eventhandler.h>
+
+#include <algorithm>
+#include <sstream>
+#include <string_view>
+#include <vector>
+
+#include "config/duration.h"  // quote_for_message
+
+namespace scalr_usage {
+
+namespace {
+
+// Counts a stream's documents without building them, noting where each starts. yaml-cpp 0.7's
+// LoadAll() never returns on some malformed input, such as a lone "," or `"a",b`: the parser
+// stops consuming and LoadAll() appends empty documents until memory runs out (yaml-cpp issue
+// 1040, fixed after 0.8). A document that starts where the previous one did is that loop.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  std::vector<YAML::Mark> starts;
+};
+
+bool has_control(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
+}
+
+[[noreturn]] void fail_syntax(const YAML::Mark& mark, std::string_view message) {
+  std::string where;
+  if (!mark.is_null()) {
+    where =
+        " at line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1);
+  }
+  // yaml-cpp puts the offending character in some messages as is ("unknown escape character: "
+  // and a line break); quoted, the message stays on one line.
+  const std::string reason =
+      has_control(message) ? quote_for_message(message) : std::string(message);
+  throw YamlDocumentError("YAML syntax error" + where + ": " + reason);
+}
+
+}  // namespace
+
+YAML::Node load_single_yaml_document(const std::string& yaml_text) {
+  std::size_t count = 0;
+  try {
+    std::istringstream stream(yaml_text);
+    YAML::Parser parser(stream);
+    DocumentCounter counter;
+    while (parser.HandleNextDocument(counter)) {
+      const auto& starts = counter.starts;
+      if (starts.size() >= 2 && starts[starts.size() - 1].pos == starts[starts.size() - 2].pos) {
+        const YAML::Mark& stuck = starts.back();
+        const auto at = std::min(static_cast<std::size_t>(stuck.pos), yaml_text.size());
+        fail_syntax(stuck, "unexpected " + quote_for_message(yaml_text.substr(at, 1)));
+      }
+    }
+    count = counter.starts.size();
+    if (count == 1) return YAML::Load(yaml_text);
+  } catch (const YAML::Exception& error) {
+    fail_syntax(error.mark, error.msg);
+  }
+  if (count > 1) {
+    throw YamlDocumentError("has " + std::to_string(count) + " YAML documents, want one");
+  }
+  return YAML::Node(YAML::NodeType::Null);
+}
+
+}  // namespace scalr_usage
