@@ -25,6 +25,7 @@ fault is gone.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import signal
 import subprocess
@@ -298,7 +299,11 @@ def check_huge_body_not_buffered(rig: ApiRig, peak_before: int):
         sent = [r["bytes"] for r in rig.stub.api_requests() if r["fault"] == "huge"]
         assert sent and max(sent) < 40 << 20, sent
         peak = peak_rss_bytes(rig.exporter.proc.pid)
-        assert peak < 100 << 20 and peak - peak_before < 48 << 20, (peak, peak_before)
+        # Under sanitizers (scripts/sanitize-test) shadow memory and ASan's quarantine add tens of
+        # MB whatever the daemon does; the bound on the growth still holds there.
+        if not os.environ.get("SUE_SANITIZERS"):
+            assert peak < 100 << 20, (peak, peak_before)
+        assert peak - peak_before < 48 << 20, (peak, peak_before)
     return check
 
 
