@@ -1,5 +1,7 @@
 #include "daemon/poller.h"
 
+#include <malloc.h>
+
 #include <set>
 
 #include "util/log.h"
@@ -176,6 +178,10 @@ void Poller::run(std::stop_token stop) {
     busy_since_.store(std::chrono::steady_clock::now().time_since_epoch().count());
     poll_once(stop);
     busy_since_.store(0);
+    // A cycle's parsed pages, query results and rendering leave freed memory in glibc's arenas
+    // that it would otherwise keep; handing it back keeps the idle RSS near what is live (the
+    // snapshot and its exposition), measured in docs/performance.md.
+    malloc_trim(0);
     if (on_cycle_done_) on_cycle_done_(working_);
     next += options_.interval;
     const auto now = std::chrono::steady_clock::now();

@@ -397,6 +397,7 @@ void PostgresSource::load(const Period& period, std::stop_token stop) {
   // Forget the previous read first: if this one fails, fetch() must not answer from stale rows.
   loaded_period_.reset();
   rows_by_account_.clear();
+  handed_over_.clear();
   const auto started = std::chrono::steady_clock::now();
   Rows rows = transact(stop, [&](pqxx::transaction_base& transaction) {
     const pqxx::result result = transaction.exec_params(query_sql_, format_rfc3339(period.start),
@@ -429,10 +430,11 @@ std::vector<std::string> PostgresSource::accounts(const Period& period, std::sto
 AccountUsage PostgresSource::fetch(const std::string& account_id, const Period& period,
                                    std::stop_token stop) {
   if (stop.stop_requested()) throw SourceError(ErrorReason::cancelled, "cancelled");
-  if (loaded_period_ != period) load(period, stop);
-  const auto found = rows_by_account_.find(account_id);
-  if (found == rows_by_account_.end()) return aggregate_account(account_id, period, {});
-  return aggregate_account(account_id, period, found->second);
+  if (loaded_period_ != period || handed_over_.contains(account_id)) load(period, stop);
+  handed_over_.insert(account_id);
+  auto rows = rows_by_account_.extract(account_id);
+  if (rows.empty()) return aggregate_account(account_id, period, {});
+  return aggregate_account(account_id, period, rows.mapped());
 }
 
 }  // namespace scalr_usage

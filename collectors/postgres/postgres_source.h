@@ -49,7 +49,9 @@ class PostgresSource final : public UsageSource {
   std::vector<std::string> configured_accounts() const override;
 
   // The account's usage from the rows the last accounts() call read for this period (zeros when it
-  // has none); for another period it runs the query first.
+  // has none); for another period, or an account already fetched from that read (its rows are
+  // released once handed over, so they do not sit in memory until the next poll), it runs the
+  // query first.
   AccountUsage fetch(const std::string& account_id, const Period& period,
                      std::stop_token stop) override;
 
@@ -87,6 +89,7 @@ class PostgresSource final : public UsageSource {
 
   std::optional<Period> loaded_period_;
   std::map<std::string, Rows> rows_by_account_;
+  std::set<std::string> handed_over_;  // accounts fetch() answered from the current read
   std::set<std::string> seen_accounts_;
 };
 
