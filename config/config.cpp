@@ -40,13 +40,6 @@ constexpr std::string_view kApiSuffix = "/api/iacp/v3";
   throw ConfigError(std::string(key_path) + ": " + std::string(message));
 }
 
-bool is_control(char c) {
-  const auto byte = static_cast<unsigned char>(c);
-  return byte < 0x20 || byte == 0x7f;
-}
-bool has_control(std::string_view text) {
-  return std::any_of(text.begin(), text.end(), is_control);
-}
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
@@ -90,35 +83,6 @@ std::string read_file_prefix(const std::string& path, std::size_t max_bytes,
   if (std::ferror(file.get())) cannot_read(errno);  // e.g. EISDIR for a directory
   content.resize(size);
   return content;
-}
-
-std::string_view node_kind(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Scalar:
-      return "a single value";
-    default:
-      return "no value";
-  }
-}
-
-// Levenshtein distance, for "did you mean" hints on misspelt keys.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 class Value;

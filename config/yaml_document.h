@@ -1,11 +1,14 @@
 #pragma once
-// Reading exactly one YAML document, shared by the configuration file and the web configuration
-// file, with a guard against a yaml-cpp 0.7 hang on some malformed input.
+// What the configuration file and the web configuration file share in reading YAML: exactly one
+// document (with a guard against a yaml-cpp 0.7 hang on some malformed input), and the small
+// pieces their one-line error messages are made of.
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace scalr_usage {
 
@@ -19,5 +22,15 @@ class YamlDocumentError : public std::runtime_error {
 // The single document of yaml_text; a Null node for an empty text (or a document that is only
 // "~"). Throws YamlDocumentError.
 YAML::Node load_single_yaml_document(const std::string& yaml_text);
+
+// ASCII control characters (and DEL), which would break a one-line message.
+bool is_control(char c);
+bool has_control(std::string_view text);
+
+// "a list", "a mapping", "a single value" or "no value", for "want X, got Y" messages.
+std::string_view node_kind(const YAML::Node& node);
+
+// Levenshtein distance, for "did you mean" hints on misspelt keys.
+std::size_t edit_distance(std::string_view a, std::string_view b);
 
 }  // namespace scalr_usage
