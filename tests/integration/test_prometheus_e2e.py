@@ -51,11 +51,7 @@ def prometheus(tmp_path):
 
     yield start
     for proc, log in servers:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        helpers.terminate(proc, 15)
         log.close()
 
 

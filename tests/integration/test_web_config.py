@@ -660,9 +660,5 @@ def test_prometheus_scrapes_over_tls_with_basic_auth(stub, exporter_factory, pki
         errors = {t["labels"]["job"]: t["lastError"] for t in targets["data"]["activeTargets"]}
         assert errors["good"] == "" and "401" in errors["wrong"], errors
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        helpers.terminate(proc, 15)
         log.close()
