@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -22,6 +24,50 @@ struct WorkspaceDayRow {
   std::chrono::year_month_day date;
   std::uint64_t runs = 0;
   std::uint64_t run_seconds = 0;
+};
+
+namespace aggregate_detail {
+
+// The value of the latest row (by date) that has one; on the same date the smaller value wins, so
+// the choice does not depend on row order.
+class Latest {
+ public:
+  void offer(std::chrono::year_month_day date, const std::string& value);
+  const std::string& value() const { return value_; }
+
+ private:
+  std::optional<std::chrono::year_month_day> date_;
+  std::string value_;
+};
+
+struct EnvironmentSums {
+  UsageCounts usage;
+  Latest name;
+};
+
+struct WorkspaceSums {
+  UsageCounts usage;
+  Latest name;
+  Latest environment_id;
+};
+
+}  // namespace aggregate_detail
+
+// Sums one account's rows as they come, so a source can aggregate while it reads a result and
+// never hold the rows themselves: memory grows with the account's workspaces and days, not with
+// its rows. Rows of other accounts are ignored. The rules are aggregate_account's below.
+class AccountAggregator {
+ public:
+  AccountAggregator(std::string account_id, Period period);
+  void add(const WorkspaceDayRow& row);
+  AccountUsage finish() &&;
+
+ private:
+  AccountUsage usage_;  // account, period and total so far; the breakdowns are filled by finish()
+  // std::map keeps every breakdown sorted the way model/usage.h promises.
+  std::map<std::string, aggregate_detail::EnvironmentSums> environments_;
+  std::map<std::string, aggregate_detail::WorkspaceSums> workspaces_;
+  std::map<std::chrono::year_month_day, UsageCounts> daily_;
 };
 
 // The usage of account_id over period from rows; rows of other accounts are ignored, so the caller

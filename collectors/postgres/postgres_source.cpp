@@ -165,8 +165,8 @@ PostgresSource::PostgresSource(PostgresConfig config)
     : config_(std::move(config)),
       conninfo_(effective_conninfo(config_.dsn.reveal())),
       scrub_(config_.dsn.reveal()),
-      query_sql_(postgres_sql::wrapped(config_.query.empty() ? postgres_sql::kDefaultQuery
-                                                             : config_.query)),
+      cursor_sql_(postgres_sql::declare_cursor(config_.query.empty() ? postgres_sql::kDefaultQuery
+                                                                     : config_.query)),
       check_sql_(postgres_sql::column_check(config_.query.empty() ? postgres_sql::kDefaultQuery
                                                                   : config_.query)) {}
 
@@ -258,10 +258,7 @@ auto PostgresSource::transact(std::stop_token stop, Work work) {
     } catch (const pqxx::sql_error& error) {
       if (stop.stop_requested()) throw cancelled();
       if (error.sqlstate() == kQueryCanceled) {
-        throw SourceError(ErrorReason::timeout,
-                          "PostgreSQL query cancelled after postgres.statement_timeout (" +
-                              format_duration(config_.statement_timeout) +
-                              "): " + scrub_(first_line(error.what())));
+        throw timeout_error(scrub_(first_line(error.what())));
       }
       std::string message = "PostgreSQL error: " + scrub_(first_line(error.what()));
       if (!error.sqlstate().empty()) message += " (SQLSTATE " + error.sqlstate() + ")";
@@ -302,10 +299,11 @@ void PostgresSource::check_query(std::stop_token stop) {
   });
 }
 
-PostgresSource::Rows PostgresSource::read_rows(const pqxx::result& result) const {
+void PostgresSource::read_rows(const pqxx::result& batch, std::size_t first_row,
+                               const Period& period, Aggregators& sums) const {
   std::array<pqxx::row::size_type, postgres_sql::kRequiredColumns.size()> index{};
   for (std::size_t i = 0; i < index.size(); ++i) {
-    index[i] = result.column_number(std::string(postgres_sql::kRequiredColumns[i]));
+    index[i] = batch.column_number(std::string(postgres_sql::kRequiredColumns[i]));
   }
   enum Column {
     account,
@@ -318,34 +316,35 @@ PostgresSource::Rows PostgresSource::read_rows(const pqxx::result& result) const
     seconds
   };
 
-  Rows rows;
-  rows.reserve(result.size());
-  for (pqxx::result::size_type n = 0; n < result.size(); ++n) {
-    const pqxx::row row = result[n];
+  // One row object for the whole batch: assigning to its strings reuses their buffers.
+  WorkspaceDayRow parsed;
+  for (pqxx::result::size_type n = 0; n < batch.size(); ++n) {
+    const pqxx::row row = batch[n];
+    const std::size_t row_number = first_row + n + 1;
     const auto fail = [&](Column column, const std::string& problem) {
       return SourceError(ErrorReason::bad_response,
-                         std::string(kQueryKey) + ": row " + std::to_string(n + 1) + ": " +
+                         std::string(kQueryKey) + ": row " + std::to_string(row_number) + ": " +
                              std::string(postgres_sql::kRequiredColumns[column]) + " " + problem);
     };
     // Ids and names become labels: bounded before they are even copied.
     const auto check_length = [&](Column column, const pqxx::field& field) {
       check_label_length(std::string_view(field.c_str(), field.size()), config_.max_label_length,
-                         std::string(kQueryKey) + ": row " + std::to_string(n + 1) + ": " +
+                         std::string(kQueryKey) + ": row " + std::to_string(row_number) + ": " +
                              std::string(postgres_sql::kRequiredColumns[column]),
                          "postgres.max_label_length");
     };
-    const auto id = [&](Column column) {
+    const auto id = [&](Column column, std::string& out) {
       const pqxx::field field = row[index[column]];
       if (field.is_null()) throw fail(column, "is null");
       if (field.size() == 0) throw fail(column, "is empty");
       check_length(column, field);
-      return std::string(field.c_str(), field.size());
+      out.assign(field.c_str(), field.size());
     };
-    const auto name = [&](Column column) {
+    const auto name = [&](Column column, std::string& out) {
       const pqxx::field field = row[index[column]];
-      if (field.is_null()) return std::string();
+      if (field.is_null()) return out.clear();
       check_length(column, field);
-      return std::string(field.c_str(), field.size());
+      out.assign(field.c_str(), field.size());
     };
     const auto count = [&](Column column) {
       const pqxx::field field = row[index[column]];
@@ -359,7 +358,6 @@ PostgresSource::Rows PostgresSource::read_rows(const pqxx::result& result) const
       return *value;
     };
 
-    WorkspaceDayRow parsed;
     if (const pqxx::field field = row[index[account]]; !config_.accounts.empty()) {
       if (field.is_null()) throw fail(account, "is null");
       if (field.size() == 0) throw fail(account, "is empty");
@@ -369,11 +367,11 @@ PostgresSource::Rows PostgresSource::read_rows(const pqxx::result& result) const
         continue;  // outside the filter, so not this exporter's business, well-formed or not
       }
     }
-    parsed.account_id = id(account);
-    parsed.environment_id = id(environment);
-    parsed.environment_name = name(environment_name);
-    parsed.workspace_id = id(workspace);
-    parsed.workspace_name = name(workspace_name);
+    id(account, parsed.account_id);
+    id(environment, parsed.environment_id);
+    name(environment_name, parsed.environment_name);
+    id(workspace, parsed.workspace_id);
+    name(workspace_name, parsed.workspace_name);
     {
       const pqxx::field field = row[index[date]];
       if (field.is_null()) throw fail(date, "is null");
@@ -388,35 +386,69 @@ PostgresSource::Rows PostgresSource::read_rows(const pqxx::result& result) const
     }
     parsed.runs = count(runs);
     parsed.run_seconds = count(seconds);
-    rows.push_back(std::move(parsed));
+    auto aggregator = sums.find(parsed.account_id);
+    if (aggregator == sums.end()) {
+      aggregator = sums.try_emplace(parsed.account_id, parsed.account_id, period).first;
+    }
+    aggregator->second.add(parsed);
   }
-  return rows;
+}
+
+SourceError PostgresSource::timeout_error(std::string_view detail) const {
+  return SourceError(ErrorReason::timeout,
+                     "PostgreSQL query cancelled after postgres.statement_timeout (" +
+                         format_duration(config_.statement_timeout) + "): " + std::string(detail));
 }
 
 void PostgresSource::load(const Period& period, std::stop_token stop) {
   // Forget the previous read first: if this one fails, fetch() must not answer from stale rows.
   loaded_period_.reset();
-  rows_by_account_.clear();
+  usage_by_account_.clear();
   handed_over_.clear();
   const auto started = std::chrono::steady_clock::now();
-  Rows rows = transact(stop, [&](pqxx::transaction_base& transaction) {
-    const pqxx::result result = transaction.exec_params(query_sql_, format_rfc3339(period.start),
-                                                        format_rfc3339(period.end));
-    check_columns(result, [](std::string message) {
-      return SourceError(ErrorReason::bad_response, std::move(message));
-    });
-    return read_rows(result);
+  Aggregators sums;
+  std::size_t row_count = 0;
+  transact(stop, [&](pqxx::transaction_base& transaction) {
+    sums.clear();  // a retry after a lost connection starts over
+    row_count = 0;
+    const auto deadline = std::chrono::steady_clock::now() + config_.statement_timeout;
+    transaction.exec_params(cursor_sql_, format_rfc3339(period.start), format_rfc3339(period.end));
+    for (bool first = true;; first = false) {
+      if (!first) {
+        if (stop.stop_requested()) {
+          throw SourceError(ErrorReason::cancelled, "PostgreSQL query cancelled on shutdown");
+        }
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left <= std::chrono::milliseconds::zero()) {
+          throw timeout_error("the rows were still being read");
+        }
+        transaction.exec_params(std::string(postgres_sql::kStatementTimeout),
+                                std::to_string(left.count()));
+      }
+      const pqxx::result batch = transaction.exec(postgres_sql::kFetch);
+      if (first) {
+        check_columns(batch, [](std::string message) {
+          return SourceError(ErrorReason::bad_response, std::move(message));
+        });
+      }
+      read_rows(batch, row_count, period, sums);
+      row_count += batch.size();
+      if (batch.size() < postgres_sql::kFetchRows) break;
+    }
+    return true;
   });
-  const std::size_t row_count = rows.size();
-  for (WorkspaceDayRow& row : rows) {
-    seen_accounts_.insert(row.account_id);
-    rows_by_account_[row.account_id].push_back(std::move(row));
+  const std::size_t account_count = sums.size();
+  while (!sums.empty()) {
+    auto node = sums.extract(sums.begin());
+    seen_accounts_.insert(node.key());
+    usage_by_account_.emplace(std::move(node.key()), std::move(node.mapped()).finish());
   }
   loaded_period_ = period;
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   log::debug("read usage rows from PostgreSQL",
              {{"rows", std::to_string(row_count)},
-              {"accounts", std::to_string(rows_by_account_.size())},
+              {"accounts", std::to_string(account_count)},
               {"period_start", format_rfc3339(period.start)},
               {"duration_seconds", std::to_string(took.count())}});
 }
@@ -432,9 +464,9 @@ AccountUsage PostgresSource::fetch(const std::string& account_id, const Period& 
   if (stop.stop_requested()) throw SourceError(ErrorReason::cancelled, "cancelled");
   if (loaded_period_ != period || handed_over_.contains(account_id)) load(period, stop);
   handed_over_.insert(account_id);
-  auto rows = rows_by_account_.extract(account_id);
-  if (rows.empty()) return aggregate_account(account_id, period, {});
-  return aggregate_account(account_id, period, rows.mapped());
+  auto usage = usage_by_account_.extract(account_id);
+  if (usage.empty()) return aggregate_account(account_id, period, {});
+  return std::move(usage.mapped());
 }
 
 }  // namespace scalr_usage

@@ -3,6 +3,9 @@
 // or any schema a custom postgres.query reads). One query per poll returns per-workspace, per-day
 // rows for every account at once; accounts() runs it and fetch() answers from its rows, so the
 // account, environment and workspace figures of one poll always come from one consistent read.
+// The rows are read through a cursor a batch at a time and summed as they come, so memory grows
+// with the number of workspaces, never with the number of rows (a month of runs of a large
+// account is hundreds of thousands of workspace-day rows).
 //
 // The connection is opened lazily, kept between polls and replaced after any connection failure,
 // so a database restart costs at most the polls made while it is down. Each poll is one read-only
@@ -49,8 +52,8 @@ class PostgresSource final : public UsageSource {
   std::vector<std::string> configured_accounts() const override;
 
   // The account's usage from the rows the last accounts() call read for this period (zeros when it
-  // has none); for another period, or an account already fetched from that read (its rows are
-  // released once handed over, so they do not sit in memory until the next poll), it runs the
+  // has none); for another period, or an account already fetched from that read (its usage is
+  // released once handed over, so it does not sit in memory until the next poll), it runs the
   // query first.
   AccountUsage fetch(const std::string& account_id, const Period& period,
                      std::stop_token stop) override;
@@ -63,7 +66,7 @@ class PostgresSource final : public UsageSource {
 
  private:
   struct Connection;
-  using Rows = std::vector<WorkspaceDayRow>;
+  using Aggregators = std::map<std::string, AccountAggregator>;
 
   // Runs work(connection) in a read-only transaction with the poll's settings, connecting first if
   // needed. A connection found broken is replaced and the work tried once more, since a server
@@ -75,20 +78,24 @@ class PostgresSource final : public UsageSource {
   void cancel_running_query() noexcept;
 
   void load(const Period& period, std::stop_token stop);
-  Rows read_rows(const pqxx::result& result) const;
+  // Adds the rows of one batch of the cursor, the first of which is row first_row + 1 of the
+  // result, to the aggregators of their accounts.
+  void read_rows(const pqxx::result& batch, std::size_t first_row, const Period& period,
+                 Aggregators& sums) const;
+  SourceError timeout_error(std::string_view detail) const;
   std::string scrubbed(std::string_view message) const;
 
   PostgresConfig config_;
   Secret conninfo_;  // the DSN plus the exporter's connection defaults (config/dsn.h)
   DsnScrubber scrub_;
-  std::string query_sql_;
+  std::string cursor_sql_;
   std::string check_sql_;
 
   std::mutex connection_mutex_;  // guards connection_ against the stop callback's cancel
   std::unique_ptr<Connection> connection_;
 
   std::optional<Period> loaded_period_;
-  std::map<std::string, Rows> rows_by_account_;
+  std::map<std::string, AccountUsage> usage_by_account_;
   std::set<std::string> handed_over_;  // accounts fetch() answered from the current read
   std::set<std::string> seen_accounts_;
 };

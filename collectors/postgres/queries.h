@@ -4,6 +4,7 @@
 // contract a custom one must follow, so keep the three in step.
 
 #include <array>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,20 @@ inline std::string wrapped(std::string_view query) {
          "$2::timestamptz AS period_end) AS sue_period CROSS JOIN (\n" +
          std::string(query) + "\n) AS sue_rows";
 }
+
+// The poll reads the query's rows through a cursor, kFetchRows at a time, instead of as one result:
+// a month of a large account is hundreds of thousands of rows, which as one PGresult would be tens
+// of megabytes held at once. The cursor lives in the poll's transaction and ends with it.
+inline constexpr std::size_t kFetchRows = 5000;
+inline std::string declare_cursor(std::string_view query) {
+  return "DECLARE sue_usage NO SCROLL CURSOR FOR " + wrapped(query);
+}
+inline const std::string kFetch = "FETCH FORWARD " + std::to_string(kFetchRows) + " FROM sue_usage";
+
+// Before each FETCH after the first, so that statement_timeout bounds the whole read and not each
+// FETCH on its own; $1 is the time left in milliseconds.
+inline constexpr std::string_view kStatementTimeout =
+    "SELECT set_config('statement_timeout', $1, true)";
 
 // The startup check: the same statement, but LIMIT 0 lets the server plan it and report its columns
 // without producing (or waiting for) a single row.

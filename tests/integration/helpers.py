@@ -1006,11 +1006,15 @@ class PostgresServer:
         escaped = password.replace("\\", "\\\\").replace("'", "\\'")
         return f"host=127.0.0.1 port={self.port} dbname={PG_DB} user={user} password='{escaped}'"
 
-    def active_queries(self, fragment: str) -> int:
-        """How many other sessions are running a statement containing fragment."""
+    def active_queries(self, fragment: str, application_name: Optional[str] = None) -> int:
+        """How many other sessions (of application_name, if given) are running a statement
+        containing fragment."""
+        where = "" if application_name is None else \
+            f" AND application_name = {sql_literal(application_name)}"
         return int(self.psql(
             "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-            f"AND pid <> pg_backend_pid() AND position({sql_literal(fragment)} in query) > 0"))
+            f"AND pid <> pg_backend_pid() AND position({sql_literal(fragment)} in query) > 0"
+            + where))
 
 
 class Run(NamedTuple):

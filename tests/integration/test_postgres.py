@@ -139,6 +139,66 @@ def test_exposes_exact_sums_of_the_runs_for_the_current_month(postgres, pg_runs,
     assert_no_secret(exporter)
 
 
+BATCHED = "acc-batchedread00001"
+
+
+def batched_runs(workspaces: int) -> list:
+    """One run for each of `workspaces` workspaces of BATCHED on the first day of the current month:
+    exactly one workspace-day row each, so the query returns `workspaces` rows for the account."""
+    start, _ = current_month()
+    first = dt.datetime.combine(start, dt.time(0), dt.timezone.utc)
+    return [helpers.Run(f"run-batched-{i:06d}", BATCHED, f"env-batched-{i % 37:02d}",
+                        f"Batch env {i % 37}", f"ws-batched-{i:06d}", f"batched \"{i}\"",
+                        first + dt.timedelta(seconds=i % 3600, microseconds=i), 1 + i % 97)
+            for i in range(workspaces)]
+
+
+# 10,000 rows are two full cursor batches and an empty third FETCH; 10,001 ends with a batch of one.
+@pytest.mark.parametrize("workspaces", [10_000, 10_001])
+def test_rows_read_in_several_cursor_batches_are_all_counted(postgres_factory, pg_runs,
+                                                             pg_exporter_factory, workspaces):
+    server = postgres_factory()
+    extra = batched_runs(workspaces)
+    server.load_runs(extra)
+    start, end = current_month()
+    expected = helpers.expected_from_runs(pg_runs + extra, start, end, accounts=[BATCHED, MAIN])
+    assert len(expected.workspaces) > 2 * 5000
+    exporter = pg_exporter_factory(server, accounts=[BATCHED, MAIN])
+    samples = wait_up(exporter, [BATCHED, MAIN], timeout=60)
+    assert_exact(samples, expected)
+    assert sample_value(samples, "scalr_account_runs_total", account_id=BATCHED) == workspaces
+
+
+def test_statement_timeout_bounds_the_whole_read_not_each_fetch(postgres_factory, pg_runs,
+                                                                pg_exporter_factory):
+    """Each FETCH of this query takes about 1 s (a 0.1 s sleep every 500th row, 5000 rows a batch)
+    and the read about 2 s: a timeout of 1.5 s per statement would never fire, one for the whole
+    read must."""
+    server = postgres_factory()
+    server.load_runs(batched_runs(10_001))
+    query = f"""SELECT d.* FROM (SELECT q.*, row_number() OVER () AS n
+          FROM ({default_query_text()}) AS q) AS d
+ WHERE d.n % 500 <> 0 OR length(pg_sleep(0.1)::text) = 0"""
+    exporter = pg_exporter_factory(server, accounts=[BATCHED], overrides={
+        "postgres": {"query": query, "statement_timeout": "1500ms"}})
+    samples = wait_until(lambda: errors(exporter.metrics(), BATCHED, "timeout") >= 1
+                         and exporter.metrics(), 30, 0.1, "a timeout")
+    assert sample_value(samples, "scalr_up", account_id=BATCHED) == 0
+    assert errors(samples, BATCHED, "database") == 0
+    assert re.search(r"reason=timeout error=\"PostgreSQL query cancelled after "
+                     r"postgres.statement_timeout \(1s500ms\)", exporter.log_text())
+    durations = series(samples, "scalr_exporter_last_poll_duration_seconds", account_id=BATCHED)
+    assert 1.4 <= list(durations.values())[0] < 2.0
+    # The same query with room for the whole read succeeds, with every row.
+    exporter.stop()
+    patient = pg_exporter_factory(server, accounts=[BATCHED], overrides={
+        "postgres": {"query": query, "statement_timeout": "20s"}})
+    samples = wait_up(patient, [BATCHED], timeout=40)
+    assert sample_value(samples, "scalr_account_runs_total", account_id=BATCHED) == 10_001
+    durations = series(samples, "scalr_exporter_last_poll_duration_seconds", account_id=BATCHED)
+    assert list(durations.values())[0] >= 1.9  # so no single FETCH reached 1.5 s on its own
+
+
 def test_runs_exactly_at_the_period_boundaries(postgres, pg_exporter_factory):
     exporter = pg_exporter_factory(postgres, accounts=[BOUNDARY.account_id])
     samples = wait_up(exporter, [BOUNDARY.account_id])
@@ -409,12 +469,15 @@ def test_statement_timeout_is_counted_as_timeout(postgres, pg_exporter_factory):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_during_a_long_query_stops_within_seconds(postgres, pg_exporter_factory, sig):
-    seconds = 60 + sig  # a statement of its own, to find it in pg_stat_activity
-    query = SLOW_QUERY.format(default=default_query_text(), seconds=seconds)
-    exporter = pg_exporter_factory(postgres, accounts=[MAIN], overrides={
-        "postgres": {"query": query, "statement_timeout": "5m"}})
-    wait_until(lambda: postgres.active_queries(f"pg_sleep({seconds})") >= 1, 20, 0.1,
-               "the slow query running")
+    query = SLOW_QUERY.format(default=default_query_text(), seconds=60)
+    # The poll reads through a cursor, so the running statement is the FETCH; a session name of
+    # its own tells this exporter's from the others'.
+    session = f"sue-signal-test-{sig}"
+    exporter = pg_exporter_factory(
+        postgres, accounts=[MAIN], dsn=postgres.dsn() + f" application_name={session}",
+        overrides={"postgres": {"query": query, "statement_timeout": "5m"}})
+    running = lambda: postgres.active_queries("FETCH FORWARD", application_name=session)
+    wait_until(lambda: running() >= 1, 20, 0.1, "the slow query running")
     started = time.monotonic()
     exporter.signal(sig)
     exporter.proc.wait(10)
@@ -422,8 +485,7 @@ def test_signal_during_a_long_query_stops_within_seconds(postgres, pg_exporter_f
     assert exporter.proc.returncode == 0
     assert "shutting down" in exporter.log_text()
     # Cancelled on the server too, not left running for minutes.
-    wait_until(lambda: postgres.active_queries(f"pg_sleep({seconds})") == 0, 5, 0.1,
-               "the query cancelled on the server")
+    wait_until(lambda: running() == 0, 5, 0.1, "the query cancelled on the server")
     errors_logged = [l for l in exporter.log_text().splitlines() if "level=error" in l]
     assert not errors_logged, errors_logged
 
