@@ -2,6 +2,7 @@
 // The text exposition of one snapshot, rendered once (plain and gzip) when the snapshot is
 // published, so a scrape is only a buffer write and concurrent scrapes share the same bytes.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,8 +30,12 @@ struct Exposition {
   OpenGzip gzip;  // the same bytes compressed, as an open gzip member (finish with gzip_tail)
 };
 
+// size_hint: the expected length of the text (the previous exposition's), to allocate it once.
+// batch_samples: how many samples of the metric model exist at once (write_metrics).
 Exposition render_exposition(const Snapshot& snapshot, const BuildInfo& build,
-                             const ReportStatus& reports = {}, const ConfigStatus& config = {});
+                             const ReportStatus& reports = {}, const ConfigStatus& config = {},
+                             std::size_t size_hint = 0,
+                             std::size_t batch_samples = kDefaultBatchSamples);
 
 // Compresses data into an open gzip member. Throws std::runtime_error if zlib fails.
 OpenGzip gzip_open(std::string_view data);

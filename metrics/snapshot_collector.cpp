@@ -1,8 +1,10 @@
 #include "metrics/snapshot_collector.h"
 
+#include <algorithm>
 #include <chrono>
-#include <deque>
+#include <iterator>
 #include <map>
+#include <utility>
 
 #include "collectors/source.h"
 #include "metrics/names.h"
@@ -18,37 +20,46 @@ using Labels = std::vector<ClientMetric::Label>;
 
 constexpr const char* kCachedNote = " Polled from the source in the background and cached.";
 
-// Families are appended in a fixed order and each is filled in one place, which keeps HELP and TYPE
-// next to the name and makes the output stable for diffs.
-class FamilyBuilder {
+// Hands each family to the sink in batches. A family starts with begin() and ends with the next
+// begin() or with end().
+class FamilyWriter {
  public:
-  MetricFamily& add(const char* name, std::string help, MetricType type) {
-    families_.push_back(MetricFamily{name, std::move(help), type, {}});
-    return families_.back();
+  FamilyWriter(FamilySink& sink, std::size_t batch_samples)
+      : sink_(sink), batch_samples_(std::max<std::size_t>(batch_samples, 1)) {}
+
+  void begin(const char* name, std::string help, MetricType type) {
+    flush();
+    batch_ = MetricFamily{name, std::move(help), type, {}};
+    first_ = true;
   }
-  // Families without samples are left out: an empty HELP/TYPE block only confuses readers.
-  std::vector<MetricFamily> take() && {
-    std::vector<MetricFamily> result;
-    for (auto& family : families_) {
-      if (!family.metric.empty()) result.push_back(std::move(family));
+
+  void sample(Labels labels, double value) {
+    ClientMetric metric;
+    metric.label = std::move(labels);
+    if (batch_.type == MetricType::Counter) {
+      metric.counter.value = value;
+    } else {
+      metric.gauge.value = value;
     }
-    return result;
+    batch_.metric.push_back(std::move(metric));
+    if (batch_.metric.size() >= batch_samples_) flush();
   }
+
+  void end() { flush(); }
 
  private:
-  std::deque<MetricFamily> families_;  // a deque keeps the references add() returned valid
-};
-
-void add_sample(MetricFamily& family, Labels labels, double value) {
-  ClientMetric metric;
-  metric.label = std::move(labels);
-  if (family.type == MetricType::Counter) {
-    metric.counter.value = value;
-  } else {
-    metric.gauge.value = value;
+  void flush() {
+    if (batch_.metric.empty()) return;
+    MetricFamily next{batch_.name, batch_.help, batch_.type, {}};
+    sink_.write(std::exchange(batch_, std::move(next)), first_);
+    first_ = false;
   }
-  family.metric.push_back(std::move(metric));
-}
+
+  FamilySink& sink_;
+  const std::size_t batch_samples_;
+  MetricFamily batch_;
+  bool first_ = true;
+};
 
 double unix_seconds(Seconds t) { return static_cast<double>(t.time_since_epoch().count()); }
 
@@ -61,140 +72,180 @@ Labels workspace_labels(const std::string& account_id, const WorkspaceUsage& ws)
   return labels;
 }
 
-// The runs and run-seconds counters of one level (account, environment, workspace), declared and
-// filled together so their HELP texts and samples cannot drift apart.
-struct UsageFamilies {
-  MetricFamily& runs;
-  MetricFamily& run_seconds;
-
-  void add(const Labels& labels, const UsageCounts& usage) {
-    add_sample(runs, labels, static_cast<double>(usage.runs));
-    add_sample(run_seconds, labels, static_cast<double>(usage.run_seconds));
+// f(account_id, usage) for every account with usage.
+template <typename F>
+void for_each_usage(const Snapshot& snapshot, F f) {
+  for (const auto& [account_id, state] : snapshot.accounts) {
+    if (state.usage) f(account_id, *state.usage);
   }
-};
+}
 
-UsageFamilies add_usage_families(FamilyBuilder& out, const char* runs_name,
-                                 const char* run_seconds_name, const std::string& level) {
-  MetricFamily& runs = out.add(
-      runs_name,
-      "Runs finished in the current billing period so far, per " + level + "." + kCachedNote,
-      MetricType::Counter);
-  MetricFamily& run_seconds = out.add(
+// The runs and run-seconds counters of one level (account, environment, workspace), written from
+// the same walk over the level, so their HELP texts and samples cannot drift apart.
+// visit(emit) calls emit(labels, counts) for every item of the level.
+template <typename Visit>
+void write_usage_level(FamilyWriter& out, const char* runs_name, const char* run_seconds_name,
+                       const std::string& level, Visit visit) {
+  out.begin(runs_name,
+            "Runs finished in the current billing period so far, per " + level + "." + kCachedNote,
+            MetricType::Counter);
+  visit([&](Labels labels, const UsageCounts& usage) {
+    out.sample(std::move(labels), static_cast<double>(usage.runs));
+  });
+  out.begin(
       run_seconds_name,
       "Run time in the current billing period so far, per " + level + ", in seconds." + kCachedNote,
       MetricType::Counter);
-  return {runs, run_seconds};
+  visit([&](Labels labels, const UsageCounts& usage) {
+    out.sample(std::move(labels), static_cast<double>(usage.run_seconds));
+  });
 }
+
+// Collects the batches back into whole families.
+class ModelSink final : public FamilySink {
+ public:
+  void write(MetricFamily batch, bool first) override {
+    if (first) {
+      families_.push_back(std::move(batch));
+      return;
+    }
+    auto& metrics = families_.back().metric;
+    std::move(batch.metric.begin(), batch.metric.end(), std::back_inserter(metrics));
+  }
+  std::vector<MetricFamily> take() && { return std::move(families_); }
+
+ private:
+  std::vector<MetricFamily> families_;
+};
 
 }  // namespace
 
-std::vector<MetricFamily> collect_metrics(const Snapshot& snapshot, const BuildInfo& build,
-                                          const ReportStatus& reports, const ConfigStatus& config) {
+void write_metrics(const Snapshot& snapshot, const BuildInfo& build, const ReportStatus& reports,
+                   const ConfigStatus& config, FamilySink& sink, std::size_t batch_samples) {
   using namespace metric_names;
-  FamilyBuilder out;
-  UsageFamilies account_usage =
-      add_usage_families(out, kAccountRuns, kAccountRunSeconds, "account");
-  UsageFamilies env_usage =
-      add_usage_families(out, kEnvironmentRuns, kEnvironmentRunSeconds, "environment");
-  UsageFamilies ws_usage =
-      add_usage_families(out, kWorkspaceRuns, kWorkspaceRunSeconds, "workspace");
-  auto& period_start = out.add(kPeriodStart,
-                               "Start of the billing period the usage values cover (inclusive), "
-                               "as a Unix timestamp.",
-                               MetricType::Gauge);
-  auto& period_end = out.add(kPeriodEnd,
-                             "End of the billing period the usage values cover (exclusive), as "
-                             "a Unix timestamp.",
-                             MetricType::Gauge);
-  auto& up =
-      out.add(kUp, "1 if the last poll of the account succeeded, 0 otherwise.", MetricType::Gauge);
-  auto& source_up =
-      out.add(kSourceUp,
-              "1 if the last poll cycle reached the usage source (it listed the "
-              "accounts and fetched at least one, or had none to fetch), 0 otherwise.",
-              MetricType::Gauge);
-  auto& last_success = out.add(
-      kLastSuccess, "Unix time of the last successful poll of the account.", MetricType::Gauge);
-  auto& last_duration = out.add(
-      kLastPollDuration, "Duration of the last poll of the account, successful or not, in seconds.",
-      MetricType::Gauge);
-  auto& poll_errors = out.add(kPollErrors, "Failed polls of an account since start, by reason.",
-                              MetricType::Counter);
-  auto& api_requests = out.add(
-      kApiRequests, "HTTP responses received from the Scalr API since start, by status code.",
-      MetricType::Counter);
-  auto& build_info = out.add(
-      kBuildInfo, "Build information of the exporter; the value is always 1.", MetricType::Gauge);
-  auto& reload_ok = out.add(kConfigReloadSuccessful,
-                            "1 if the last configuration load (start or SIGHUP) succeeded, else 0.",
-                            MetricType::Gauge);
-  auto& reload_time =
-      out.add(kConfigReloadSuccessTimestamp, "Unix time of the last successful configuration load.",
-              MetricType::Gauge);
-  auto& included_runs =
-      out.add(kIncludedRuns,
-              "Runs included per billing period by the configured plan (billing.included_runs).",
-              MetricType::Gauge);
-  auto& report_errors = out.add(
-      kReportErrors, "Failed attempts to write a scheduled report since start, per schedule.",
-      MetricType::Counter);
-  auto& report_last_success =
-      out.add(kReportLastSuccess,
-              "Unix time the schedule's last report was written completely (every account and "
-              "format).",
-              MetricType::Gauge);
+  FamilyWriter out(sink, batch_samples);
+  const auto account_labels = [](const std::string& account_id) {
+    return Labels{{"account_id", account_id}};
+  };
 
+  write_usage_level(out, kAccountRuns, kAccountRunSeconds, "account", [&](auto emit) {
+    for_each_usage(snapshot, [&](const std::string& account_id, const AccountUsage& usage) {
+      emit(account_labels(account_id), usage.total);
+    });
+  });
+  write_usage_level(out, kEnvironmentRuns, kEnvironmentRunSeconds, "environment", [&](auto emit) {
+    for_each_usage(snapshot, [&](const std::string& account_id, const AccountUsage& usage) {
+      for (const EnvironmentUsage& env : usage.environments) {
+        emit(Labels{{"account_id", account_id},
+                    {"environment_id", env.id},
+                    {"environment_name", env.name}},
+             env.usage);
+      }
+    });
+  });
+  write_usage_level(out, kWorkspaceRuns, kWorkspaceRunSeconds, "workspace", [&](auto emit) {
+    for_each_usage(snapshot, [&](const std::string& account_id, const AccountUsage& usage) {
+      for (const WorkspaceUsage& ws : usage.workspaces) {
+        emit(workspace_labels(account_id, ws), ws.usage);
+      }
+    });
+  });
+
+  out.begin(kPeriodStart,
+            "Start of the billing period the usage values cover (inclusive), as a Unix timestamp.",
+            MetricType::Gauge);
+  for_each_usage(snapshot, [&](const std::string& account_id, const AccountUsage& usage) {
+    out.sample(account_labels(account_id), unix_seconds(usage.period.start));
+  });
+  out.begin(kPeriodEnd,
+            "End of the billing period the usage values cover (exclusive), as a Unix timestamp.",
+            MetricType::Gauge);
+  for_each_usage(snapshot, [&](const std::string& account_id, const AccountUsage& usage) {
+    out.sample(account_labels(account_id), unix_seconds(usage.period.end));
+  });
+
+  out.begin(kUp, "1 if the last poll of the account succeeded, 0 otherwise.", MetricType::Gauge);
   for (const auto& [account_id, state] : snapshot.accounts) {
-    const Labels account{{"account_id", account_id}};
-    add_sample(up, account, state.up ? 1 : 0);
-    if (reports.included_runs) {
-      add_sample(included_runs, account, static_cast<double>(*reports.included_runs));
-    }
+    out.sample(account_labels(account_id), state.up ? 1 : 0);
+  }
+  out.begin(kSourceUp,
+            "1 if the last poll cycle reached the usage source (it listed the accounts and fetched "
+            "at least one, or had none to fetch), 0 otherwise.",
+            MetricType::Gauge);
+  if (snapshot.source_up) out.sample({}, *snapshot.source_up ? 1 : 0);
+  out.begin(kLastSuccess, "Unix time of the last successful poll of the account.",
+            MetricType::Gauge);
+  for (const auto& [account_id, state] : snapshot.accounts) {
     if (state.last_success_unix_seconds) {
-      add_sample(last_success, account, *state.last_success_unix_seconds);
+      out.sample(account_labels(account_id), *state.last_success_unix_seconds);
     }
+  }
+  out.begin(kLastPollDuration,
+            "Duration of the last poll of the account, successful or not, in seconds.",
+            MetricType::Gauge);
+  for (const auto& [account_id, state] : snapshot.accounts) {
     if (state.last_poll_duration_seconds) {
-      add_sample(last_duration, account, *state.last_poll_duration_seconds);
+      out.sample(account_labels(account_id), *state.last_poll_duration_seconds);
     }
+  }
+  out.begin(kPollErrors, "Failed polls of an account since start, by reason.", MetricType::Counter);
+  for (const auto& [account_id, state] : snapshot.accounts) {
     for (const ErrorReason reason : kCountedErrorReasons) {
       const std::string reason_name{to_string(reason)};
       const auto it = snapshot.poll_errors.find({account_id, reason_name});
-      add_sample(poll_errors, {{"account_id", account_id}, {"reason", reason_name}},
+      out.sample({{"account_id", account_id}, {"reason", reason_name}},
                  it == snapshot.poll_errors.end() ? 0.0 : static_cast<double>(it->second));
     }
-    if (!state.usage) continue;
-    const AccountUsage& usage = *state.usage;
-    account_usage.add(account, usage.total);
-    add_sample(period_start, account, unix_seconds(usage.period.start));
-    add_sample(period_end, account, unix_seconds(usage.period.end));
-    for (const EnvironmentUsage& env : usage.environments) {
-      const Labels labels{
-          {"account_id", account_id}, {"environment_id", env.id}, {"environment_name", env.name}};
-      env_usage.add(labels, env.usage);
-    }
-    for (const WorkspaceUsage& ws : usage.workspaces) {
-      const Labels labels = workspace_labels(account_id, ws);
-      ws_usage.add(labels, ws.usage);
-    }
   }
-  if (snapshot.source_up) add_sample(source_up, {}, *snapshot.source_up ? 1 : 0);
+
+  out.begin(kApiRequests, "HTTP responses received from the Scalr API since start, by status code.",
+            MetricType::Counter);
   // The report runs call the same API with their own source; one count tells the whole load.
   std::map<int, std::uint64_t> responses = snapshot.api_requests;
   for (const auto& [code, count] : reports.api_requests) responses[code] += count;
   for (const auto& [code, count] : responses) {
-    add_sample(api_requests, {{"code", std::to_string(code)}}, static_cast<double>(count));
+    out.sample({{"code", std::to_string(code)}}, static_cast<double>(count));
   }
-  add_sample(build_info, {{"version", build.version}, {"revision", build.revision}}, 1);
-  add_sample(reload_ok, {}, config.last_reload_successful ? 1 : 0);
-  add_sample(reload_time, {}, config.last_reload_success_unix_seconds);
-  for (const auto& [schedule, status] : reports.schedules) {
-    const Labels labels{{"schedule", schedule}};
-    add_sample(report_errors, labels, static_cast<double>(status.errors));
-    if (status.last_success_unix_seconds) {
-      add_sample(report_last_success, labels, *status.last_success_unix_seconds);
+  out.begin(kBuildInfo, "Build information of the exporter; the value is always 1.",
+            MetricType::Gauge);
+  out.sample({{"version", build.version}, {"revision", build.revision}}, 1);
+  out.begin(kConfigReloadSuccessful,
+            "1 if the last configuration load (start or SIGHUP) succeeded, else 0.",
+            MetricType::Gauge);
+  out.sample({}, config.last_reload_successful ? 1 : 0);
+  out.begin(kConfigReloadSuccessTimestamp, "Unix time of the last successful configuration load.",
+            MetricType::Gauge);
+  out.sample({}, config.last_reload_success_unix_seconds);
+  out.begin(kIncludedRuns,
+            "Runs included per billing period by the configured plan (billing.included_runs).",
+            MetricType::Gauge);
+  if (reports.included_runs) {
+    for (const auto& [account_id, state] : snapshot.accounts) {
+      out.sample(account_labels(account_id), static_cast<double>(*reports.included_runs));
     }
   }
-  return std::move(out).take();
+  out.begin(kReportErrors, "Failed attempts to write a scheduled report since start, per schedule.",
+            MetricType::Counter);
+  for (const auto& [schedule, status] : reports.schedules) {
+    out.sample({{"schedule", schedule}}, static_cast<double>(status.errors));
+  }
+  out.begin(kReportLastSuccess,
+            "Unix time the schedule's last report was written completely (every account and "
+            "format).",
+            MetricType::Gauge);
+  for (const auto& [schedule, status] : reports.schedules) {
+    if (status.last_success_unix_seconds) {
+      out.sample({{"schedule", schedule}}, *status.last_success_unix_seconds);
+    }
+  }
+  out.end();
+}
+
+std::vector<MetricFamily> collect_metrics(const Snapshot& snapshot, const BuildInfo& build,
+                                          const ReportStatus& reports, const ConfigStatus& config) {
+  ModelSink sink;
+  write_metrics(snapshot, build, reports, config, sink);
+  return std::move(sink).take();
 }
 
 }  // namespace scalr_usage

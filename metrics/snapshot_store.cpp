@@ -11,8 +11,9 @@ SnapshotStore::SnapshotStore(BuildInfo build) : build_(std::move(build)) {
 void SnapshotStore::install(std::shared_ptr<const Snapshot> snapshot,
                             std::shared_ptr<const ReportStatus> reports,
                             std::shared_ptr<const ConfigStatus> config) {
-  auto exposition =
-      std::make_shared<const Exposition>(render_exposition(*snapshot, build_, *reports, *config));
+  const std::shared_ptr<const Exposition> previous = current().exposition;
+  auto exposition = std::make_shared<const Exposition>(render_exposition(
+      *snapshot, build_, *reports, *config, previous ? previous->text.size() : 0));
   const std::lock_guard lock(mutex_);
   current_ =
       Current{std::move(snapshot), std::move(reports), std::move(config), std::move(exposition)};

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -9,6 +10,7 @@
 #include <memory>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "metrics/exposition.h"
 #include "metrics/names.h"
@@ -228,6 +230,51 @@ TEST(Exposition, NoPlanNoScheduleNoReportSeries) {
   const std::string text = render_exposition(sample_snapshot(), kBuild).text;
   EXPECT_EQ(text.find("scalr_account_included_runs"), std::string::npos);
   EXPECT_EQ(text.find("scalr_exporter_report_"), std::string::npos);
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t count = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++count;
+  return count;
+}
+
+// The text is rendered a batch of samples at a time, the later batches of a family without their
+// HELP and TYPE; whatever the batch size it must be exactly what prometheus-cpp writes for the
+// whole model at once.
+TEST(Exposition, RenderedInBatchesItIsTheWholeModelsText) {
+  Snapshot snapshot = sample_snapshot();
+  auto usage = std::make_shared<AccountUsage>(*snapshot.accounts["acc-1"].usage);
+  for (std::uint64_t i = 0; i < 2500; ++i) {
+    usage->workspaces.push_back({"ws-b" + std::to_string(i),
+                                 "name \"" + std::to_string(i) + "\"",
+                                 std::string("env-a"),
+                                 std::string("Prod"),
+                                 {i, 10 * i}});
+  }
+  snapshot.accounts["acc-1"].usage = usage;
+  const ReportStatus reports = sample_report_status();
+  std::ostringstream whole;
+  prometheus::TextSerializer{}.Serialize(whole, collect_metrics(snapshot, kBuild, reports));
+  ASSERT_EQ(count_of(whole.str(), "\nscalr_workspace_runs_total{"), 2502u);
+  for (const std::size_t batch : {1u, 2u, 1023u, 1024u, 1025u, 100000u}) {
+    const Exposition exposition = render_exposition(snapshot, kBuild, reports, {}, 0, batch);
+    EXPECT_EQ(exposition.text, whole.str()) << batch;
+    EXPECT_EQ(count_of(exposition.text, "# HELP scalr_workspace_runs_total "), 1u) << batch;
+    EXPECT_EQ(gunzip(exposition.gzip.head + gzip_tail(exposition.gzip, "")), whole.str());
+  }
+}
+
+// The cached text is kept until the next publication: it must not carry spare capacity, whatever
+// the hint (none, the right size, far too big).
+TEST(Exposition, CachedTextHoldsNoSpareCapacity) {
+  const std::size_t size = render_exposition(sample_snapshot(), kBuild).text.size();
+  for (const std::size_t hint : {std::size_t{0}, size, std::size_t{64} << 20}) {
+    const Exposition exposition = render_exposition(sample_snapshot(), kBuild, {}, {}, hint);
+    EXPECT_EQ(exposition.text.size(), size);
+    EXPECT_LE(exposition.text.capacity(), size + size / 4 + 4096) << hint;
+    EXPECT_LE(exposition.gzip.head.capacity(), exposition.gzip.head.size() + 64) << hint;
+  }
 }
 
 TEST(SnapshotStore, EachPublicationKeepsTheOtherWritersInput) {
