@@ -196,8 +196,13 @@ pg_reload() {
 pg_dsn() { printf 'host=127.0.0.1 port=%s dbname=scalr user=exporter' "$PG_PORT"; }
 
 # /proc readings of one process.
-cpu_ticks() { # utime + stime, in clock ticks
-  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+cpu_ticks() { # utime + stime of PID and its direct children (nginx's workers), in clock ticks
+  local pid total=0 ticks
+  for pid in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
+    ticks=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null) || continue
+    total=$((total + ticks))
+  done
+  echo "$total"
 }
 status_kb() { # status_kb PID VmHWM|VmRSS
   awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
@@ -214,6 +219,52 @@ run_wrk() {
   after=$(cpu_ticks "$pid")
   alive "$pid" || die "process $pid exited during the load"
   WRK_TICKS=$((after - before))
+}
+
+# static_start DIR PLAIN GZIP: nginx serving the file PLAIN as /metrics (and GZIP, with
+# Content-Encoding: gzip, to a client that accepts it), the way a static file server does it best:
+# sendfile, keep-alive, one worker per CPU. Its pid in STATIC_PID, its port in STATIC_PORT. The
+# physical floor of serving those bytes on this machine, to measure an exporter against.
+static_start() {
+  local dir=$1 user=""
+  mkdir -p "$dir/www" "$dir/tmp"
+  cp "$2" "$dir/www/metrics"
+  cp "$3" "$dir/www/metrics.gz"
+  STATIC_PORT=$(free_port)
+  # As root the workers would run as nobody, who cannot read the 0700 work dir.
+  [[ $(id -u) == 0 ]] && user="user root;"
+  cat >"$dir/nginx.conf" <<EOF
+$user
+daemon off;
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 10000000;
+  keepalive_timeout 60s;
+  gzip_static on;
+  client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp; fastcgi_temp_path $dir/tmp;
+  uwsgi_temp_path $dir/tmp; scgi_temp_path $dir/tmp;
+  server {
+    listen 127.0.0.1:$STATIC_PORT;
+    root $dir/www;
+    default_type "text/plain; version=0.0.4; charset=utf-8";
+  }
+}
+EOF
+  nginx -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" >"$dir/nginx.log" 2>&1 &
+  STATIC_PID=$!
+  track "$STATIC_PID"
+  for _ in $(seq 100); do
+    curl -fso /dev/null "http://127.0.0.1:$STATIC_PORT/metrics" && return 0
+    alive "$STATIC_PID" || break
+    sleep 0.1
+  done
+  die "nginx did not start: $(tail -5 "$dir/error.log" "$dir/nginx.log" 2>/dev/null)"
 }
 
 machine_summary() {

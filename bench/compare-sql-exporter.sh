@@ -12,9 +12,11 @@
 # the generated runs; drive each /metrics with wrk (same duration, connections and threads; plain,
 # then with Accept-Encoding: gzip); read each process's peak RSS (VmHWM) and its CPU over an idle
 # stretch; print the table and the ratios. Exits 1 if the numbers differ or a run saw errors.
+# Last, the same wrk runs against nginx serving our exposition's exact bytes from a file (sendfile):
+# the floor of serving that many bytes on this machine, which the latency targets are read against.
 #
 # Needs the daemon binary ($SUE_BINARY, default build/scalr-usage-exporter), wrk,
-# prometheus-sql-exporter and postgresql-15 (scripts/install-deps). Runs as root (the cluster then
+# prometheus-sql-exporter, nginx-light and postgresql-15 (scripts/install-deps). Runs as root (the cluster then
 # runs as postgres) or as any user. Everything it starts is stopped, and its temp dirs removed, on
 # exit (--keep or SUE_BENCH_KEEP=1 keeps the dirs).
 set -euo pipefail
@@ -40,7 +42,7 @@ while (($#)); do
 done
 
 need_common_tools
-need_tools wrk prometheus-sql-exporter
+need_tools wrk prometheus-sql-exporter nginx
 BIN=$(find_binary)
 new_dir WORK run
 MONTH=$(date -u +%Y-%m)  # the month both exporters report on: the current one
@@ -123,6 +125,17 @@ load ours "$OURS_PID" "$OURS_PORT" plain
 load ours "$OURS_PID" "$OURS_PORT" gzip
 load sqlx "$SQLX_PID" "$SQLX_PORT" plain
 load sqlx "$SQLX_PID" "$SQLX_PORT" gzip
+
+# ---- the floor: the same bytes from nginx ---------------------------------------------------------
+curl -fsS -H 'Accept-Encoding: gzip' -o "$WORK/ours.metrics.gz" "http://127.0.0.1:$OURS_PORT/metrics"
+gzip -t "$WORK/ours.metrics.gz" || die "the gzip exposition does not decompress"
+static_start "$WORK/nginx" "$WORK/ours.metrics" "$WORK/ours.metrics.gz"
+cmp -s "$WORK/ours.metrics" <(curl -fsS "http://127.0.0.1:$STATIC_PORT/metrics") ||
+  die "nginx does not serve the exposition's bytes"
+load static "$STATIC_PID" "$STATIC_PORT" plain
+load static "$STATIC_PID" "$STATIC_PORT" gzip
+echo "clk_tck=$CLK_TCK" >>"$WORK/static.vals"
+stop_pid "$STATIC_PID"
 
 # ---- idle -------------------------------------------------------------------------------------------
 log "idle CPU over ${IDLE}s (no scrapes; both exporters between background runs)"
