@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <sys/stat.h>
 #include <unistd.h>  // environ
 #include <yaml-cpp/yaml.h>
 
@@ -74,6 +75,12 @@ std::string read_file_prefix(const std::string& path, std::size_t max_bytes,
     fail(key_path,
          "cannot read " + shown_path(path) + ": " + std::generic_category().message(error));
   };
+  // A FIFO or a character device would hold up the start (a FIFO until someone writes to it)
+  // instead of failing it. A path stat() cannot see is left to fopen() to report.
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode)) {
+    fail(key_path, "cannot read " + shown_path(path) + ": not a regular file");
+  }
   // "e": close on exec, so the token file never leaks into a child process.
   const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "re"),
                                                              &std::fclose);
@@ -234,19 +241,9 @@ class Value {
 
   static std::string unknown_key_message(std::string_view key,
                                          std::initializer_list<Field> fields) {
-    std::string_view closest;
-    std::size_t closest_distance = 3;  // three edits or more: a different word, not a typo
-    for (const Field& known : fields) {
-      const bool prefix = known.key.size() > key.size() && known.key.substr(0, key.size()) == key &&
-                          known.key[key.size()] == '_';
-      const std::size_t distance = prefix ? 1 : edit_distance(key, known.key);
-      if (distance < closest_distance) {
-        closest = known.key;
-        closest_distance = distance;
-      }
-    }
-    if (closest.empty()) return "unknown key";
-    return "unknown key, did you mean " + std::string(closest) + "?";
+    std::vector<std::string_view> known;
+    for (const Field& field : fields) known.push_back(field.key);
+    return scalr_usage::unknown_key_message(key, known);
   }
 
   YAML::Node node_;

@@ -112,4 +112,20 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+std::string unknown_key_message(std::string_view key, const std::vector<std::string_view>& known) {
+  std::string_view closest;
+  std::size_t closest_distance = 3;  // three edits or more: a different word, not a typo
+  for (const std::string_view candidate : known) {
+    const bool prefix = candidate.size() > key.size() && candidate.substr(0, key.size()) == key &&
+                        candidate[key.size()] == '_';
+    const std::size_t distance = prefix ? 1 : edit_distance(key, candidate);
+    if (distance < closest_distance) {
+      closest = candidate;
+      closest_distance = distance;
+    }
+  }
+  if (closest.empty()) return "unknown key";
+  return "unknown key, did you mean " + std::string(closest) + "?";
+}
+
 }  // namespace scalr_usage

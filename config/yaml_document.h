@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace scalr_usage {
 
@@ -32,5 +33,9 @@ std::string_view node_kind(const YAML::Node& node);
 
 // Levenshtein distance, for "did you mean" hints on misspelt keys.
 std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// "unknown key", or "unknown key, did you mean K?" with K the known key closest to key: within two
+// edits, or one that key is the first word of (`listen` for `listen_address`).
+std::string unknown_key_message(std::string_view key, const std::vector<std::string_view>& known);
 
 }  // namespace scalr_usage

@@ -126,17 +126,9 @@ class Node {
 
   static std::string unknown_key_message(std::string_view key,
                                          std::initializer_list<Field> fields) {
-    std::string_view closest;
-    std::size_t closest_distance = 3;  // three edits or more: a different word, not a typo
-    for (const Field& known : fields) {
-      const std::size_t distance = edit_distance(key, known.key);
-      if (distance < closest_distance) {
-        closest = known.key;
-        closest_distance = distance;
-      }
-    }
-    if (closest.empty()) return "unknown key";
-    return "unknown key, did you mean " + std::string(closest) + "?";
+    std::vector<std::string_view> known;
+    for (const Field& field : fields) known.push_back(field.key);
+    return scalr_usage::unknown_key_message(key, known);
   }
 
   YAML::Node node_;

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>  // mkdtemp, setenv, unsetenv
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -271,6 +272,20 @@ TEST(ConfigToken, TokenFileThatIsADirectory) {
   const TempDir dir;
   expect_rejected(minimal_yaml("  token_file: " + dir.path().string() + "\n"), "scalr.token_file",
                   dir.path().string() + ": Is a directory");
+}
+
+// A FIFO would block the start until something writes to it, a device may never end: neither is
+// opened. (Were the FIFO opened, this test would hang and time out.)
+TEST(ConfigToken, TokenOrDsnFileThatIsAFifoOrDeviceIsRejectedWithoutOpeningIt) {
+  const TempDir dir;
+  const auto fifo = dir.path() / "token.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  expect_rejected(minimal_yaml("  token_file: " + fifo.string() + "\n"), "scalr.token_file",
+                  fifo.string() + ": not a regular file");
+  expect_rejected(minimal_yaml("  token_file: /dev/zero\n"), "scalr.token_file",
+                  "/dev/zero: not a regular file");
+  expect_rejected(minimal_yaml("  ca_file: " + fifo.string() + "\n"), "scalr.ca_file",
+                  "not a regular file");
 }
 
 TEST(ConfigToken, EmptyTokenFilePathIsRejected) {
