@@ -732,6 +732,10 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
               [&](const Value& v) {
                 config.web.telemetry_path = v.parsed("a path like /metrics", telemetry_path);
               }},
+             {"max_connections",
+              [&](const Value& v) {
+                config.web.max_connections = static_cast<int>(v.integer(2, 1024));
+              }},
          });
        }},
       {"source", [&](const Value& v) { config.source = v.parsed("a source name", source); }},

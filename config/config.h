@@ -41,6 +41,10 @@ class ConfigError : public std::runtime_error {
 struct WebConfig {
   std::string listen_address = "0.0.0.0:9871";  // HOST:PORT, [IPv6]:PORT or :PORT
   std::string telemetry_path = "/metrics";
+  // CivetWeb serves each connection on a thread of its own from accept to close, keep-alive idling
+  // included: this many clients connected at once, and the next one waits. Prometheus replicas
+  // keep one connection each; 64 leaves room for many more plus stalled or slow clients.
+  int max_connections = 64;
 };
 
 struct RetryConfig {

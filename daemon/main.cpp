@@ -265,6 +265,7 @@ int run(const CliOptions& options) {
     WebServer::Options web;
     web.listen_address = config.web.listen_address;
     web.telemetry_path = config.web.telemetry_path;
+    web.threads = config.web.max_connections;
     web.version = build::kVersion;
     web.web_config = web_config;
     web.loopback_health_port = watchdog_interval > std::chrono::microseconds::zero();

@@ -110,9 +110,11 @@ WebServer::WebServer(Options options, ExpositionProvider exposition, ReadinessPr
   }
   const std::string threads = std::to_string(options_.threads);
   std::vector<const char*> config{
-      "listening_ports",    ports.c_str(), "num_threads",           threads.c_str(),
-      "enable_keep_alive",  "yes",         "keep_alive_timeout_ms", "60000",
-      "request_timeout_ms", "10000",       "tcp_nodelay",           "1"};
+      "listening_ports", ports.c_str(), "num_threads", threads.c_str(),
+      // An idle keep-alive connection holds its thread: let it go after 30 s. Prometheus
+      // reconnects at its next scrape, and other clients get the thread back.
+      "enable_keep_alive", "yes", "keep_alive_timeout_ms", "30000", "request_timeout_ms", "10000",
+      "tcp_nodelay", "1"};
   mg_callbacks callbacks{};
   callbacks.log_message = &log_civetweb_message;
   if (tls_) {

@@ -28,7 +28,8 @@ class WebServer {
     std::string listen_address;  // HOST:PORT, [IPv6]:PORT or :PORT
     std::string telemetry_path = "/metrics";
     std::string version;
-    int threads = 8;  // enough that one slow scraper cannot hold up the others
+    // Worker threads, one per open connection (CivetWeb's model): web.max_connections.
+    int threads = 64;
     // TLS, users and headers; null: plain HTTP, no authentication.
     std::shared_ptr<const WebConfigFile> web_config;
     // With TLS, also listen on a random loopback port in plain HTTP that serves /-/healthy and

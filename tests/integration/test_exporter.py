@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -386,3 +387,61 @@ def test_token_from_environment_and_listen_address_flag(stub, sue_binary, tmp_pa
     lines = [_json.loads(line) for line in err.splitlines() if line.strip()]
     assert any(line.get("msg") == "listening" for line in lines)
     assert stub.token not in err
+
+
+# ---- connections --------------------------------------------------------------------------------
+
+def _held_connection(exporter, idle: bool) -> socket.socket:
+    """A client that holds a connection open: idle after one keep-alive request (idle=True), or
+    stalled in the middle of its request headers."""
+    host, port = exporter.config["web"]["listen_address"].rsplit(":", 1)
+    conn = socket.create_connection((host, int(port)), timeout=10)
+    if idle:
+        conn.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: test\r\n\r\n")
+        response = b""
+        while True:  # read exactly one response: the headers, then Content-Length bytes
+            chunk = conn.recv(4096)
+            assert chunk, f"closed before the answer: {response!r}"
+            response += chunk
+            head, separator, body = response.partition(b"\r\n\r\n")
+            length = re.search(rb"\r\nContent-Length: *(\d+)", head, re.I)
+            if separator and length and len(body) >= int(length.group(1)):
+                break
+        assert response.startswith(b"HTTP/1.1 200"), response[:100]
+        assert not re.search(rb"\r\nConnection: *close", head, re.I), "not kept alive"
+    else:
+        conn.sendall(b"GET /metrics HTTP/1.1\r\nHost: te")
+    return conn
+
+
+def test_idle_and_stalled_clients_do_not_hold_up_a_scrape(stub, exporter_factory):
+    """Every open connection holds a server thread (keep-alive idling included). Far more clients
+    than the 8 threads the server once had, idle or stalled, leave the scrape unaffected."""
+    exporter = exporter_factory(stub)
+    accounts = exporter.config["scalr"]["accounts"]
+    wait_all_up(exporter, accounts)
+    held = []
+    try:
+        held += [_held_connection(exporter, idle=True) for _ in range(24)]
+        held += [_held_connection(exporter, idle=False) for _ in range(24)]
+        r = exporter.scrape(timeout=5)
+        assert r.status == 200
+        assert_matches_sample_data(helpers.parse_metrics(r.body), accounts)
+    finally:
+        for conn in held:
+            conn.close()
+
+
+def test_web_max_connections_is_the_number_of_clients_served_at_once(stub, exporter_factory):
+    exporter = exporter_factory(stub, overrides={"web": {"max_connections": 3}})
+    held = [_held_connection(exporter, idle=True) for _ in range(3)]
+    try:
+        # A fourth client waits for a free thread ...
+        with pytest.raises(OSError):  # a timeout, as URLError or TimeoutError
+            exporter.scrape(timeout=1.5)
+        # ... and is served once one of the three leaves.
+        held.pop().close()
+        assert exporter.scrape(timeout=10).status == 200
+    finally:
+        for conn in held:
+            conn.close()

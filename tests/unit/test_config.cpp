@@ -97,6 +97,7 @@ TEST(ConfigDefaults, MinimalFileFillsInEveryDefault) {
   const Config config = parse_config(minimal_yaml(), token_env());
   EXPECT_EQ(config.web.listen_address, "0.0.0.0:9871");
   EXPECT_EQ(config.web.telemetry_path, "/metrics");
+  EXPECT_EQ(config.web.max_connections, 64);
   EXPECT_EQ(config.source, "scalr_api");
   EXPECT_EQ(config.poll.interval, minutes{5});
   const ScalrTarget& target = only_target(config);
@@ -130,6 +131,7 @@ TEST(ConfigValues, EveryKeyCanBeSet) {
       "web:\n"
       "  listen_address: \"[::1]:9100\"\n"
       "  telemetry_path: /usage/metrics\n"
+      "  max_connections: 200\n"
       "source: scalr_api\n"
       "scalr:\n"
       "  url: https://acme.scalr.io/\n"
@@ -156,6 +158,7 @@ TEST(ConfigValues, EveryKeyCanBeSet) {
   const Config config = parse_config(yaml, {});
   EXPECT_EQ(config.web.listen_address, "[::1]:9100");
   EXPECT_EQ(config.web.telemetry_path, "/usage/metrics");
+  EXPECT_EQ(config.web.max_connections, 200);
   EXPECT_EQ(config.poll.interval, seconds{1});
   const ScalrTarget& target = only_target(config);
   EXPECT_EQ(target.url, "https://acme.scalr.io");
@@ -178,6 +181,13 @@ TEST(ConfigValues, IntegerBoundsAreInclusive) {
   EXPECT_EQ(only_target(parse_config(minimal_yaml("  retry:\n    max_attempts: 1\n"), token_env()))
                 .retry.max_attempts,
             1);
+}
+
+TEST(ConfigValues, MaxConnectionsIsBounded) {
+  for (const char* wrong : {"1", "1025", "-4", "many"}) {
+    expect_rejected(std::string("web:\n  max_connections: ") + wrong + "\n" + minimal_yaml(),
+                    "web.max_connections", "want an integer from 2 to 1024");
+  }
 }
 
 TEST(ConfigValues, QuotedNumbersAreAccepted) {
