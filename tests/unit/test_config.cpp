@@ -1094,6 +1094,7 @@ void expect_documented_defaults(const Config& config) {
   const ScalrTarget target_defaults;
   EXPECT_EQ(config.web.listen_address, defaults.web.listen_address);
   EXPECT_EQ(config.web.telemetry_path, defaults.web.telemetry_path);
+  EXPECT_EQ(config.web.max_connections, defaults.web.max_connections);
   EXPECT_EQ(config.source, defaults.source);
   EXPECT_EQ(config.poll.interval, defaults.poll.interval);
   const ScalrTarget& target = only_target(config);
@@ -1158,7 +1159,7 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
     }
     uncommented += line + "\n";
   }
-  EXPECT_EQ(keys_uncommented, 32) << uncommented;
+  EXPECT_EQ(keys_uncommented, 33) << uncommented;
   const Config config = parse_config(uncommented, {});
   expect_documented_defaults(config);
   EXPECT_EQ(only_target(config).ca_file, ca.string());
