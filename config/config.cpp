@@ -1,6 +1,5 @@
 #include "config/config.h"
 
-#include <sys/stat.h>
 #include <unistd.h>  // environ
 #include <yaml-cpp/yaml.h>
 
@@ -20,6 +19,7 @@
 #include "config/duration.h"
 #include "config/yaml_document.h"
 #include "reports/render.h"  // kReportFormats
+#include "util/read_file.h"
 
 namespace scalr_usage {
 
@@ -67,29 +67,14 @@ std::string shown_path(std::string_view path) {
   return has_control(path) ? quote_for_message(path) : std::string(path);
 }
 
-// Reads at most max_bytes + 1 bytes, so the caller can tell a too-large file without reading it
-// all. Throws ConfigError "<key_path>: cannot read <path>: <reason>".
+// Throws ConfigError "<key_path>: cannot read <path>: <reason>" (util/read_file.h).
 std::string read_file_prefix(const std::string& path, std::size_t max_bytes,
                              std::string_view key_path) {
-  auto cannot_read = [&](int error) {
-    fail(key_path,
-         "cannot read " + shown_path(path) + ": " + std::generic_category().message(error));
-  };
-  // A FIFO or a character device would hold up the start (a FIFO until someone writes to it)
-  // instead of failing it. A path stat() cannot see is left to fopen() to report.
-  struct stat info {};
-  if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode)) {
-    fail(key_path, "cannot read " + shown_path(path) + ": not a regular file");
+  auto result = scalr_usage::read_file_prefix(path, max_bytes);
+  if (const auto* error = std::get_if<ReadFileError>(&result)) {
+    fail(key_path, "cannot read " + shown_path(path) + ": " + error->reason);
   }
-  // "e": close on exec, so the token file never leaks into a child process.
-  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "re"),
-                                                             &std::fclose);
-  if (!file) cannot_read(errno);
-  std::string content(max_bytes + 1, '\0');
-  const std::size_t size = std::fread(content.data(), 1, content.size(), file.get());
-  if (std::ferror(file.get())) cannot_read(errno);  // e.g. EISDIR for a directory
-  content.resize(size);
-  return content;
+  return std::get<std::string>(std::move(result));
 }
 
 class Value;

@@ -13,9 +13,11 @@
 #include <memory>
 #include <stdexcept>
 #include <system_error>
+#include <variant>
 
 #include "config/config.h"    // ConfigError
 #include "config/duration.h"  // quote_for_message
+#include "util/read_file.h"
 
 // CivetWeb 1.15 as Debian 12 packages it loads OpenSSL with dlopen("libcrypto.so") and
 // dlopen("libssl.so") and looks its functions up with dlsym, written for the OpenSSL 1.1 API. On
@@ -101,17 +103,12 @@ std::string shown(const std::string& path) {
 
 // OpenSSL's messages for unreadable files are vague ("system lib"); errno's are not.
 void require_readable(std::string_view key, const std::string& path) {
-  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "re"),
-                                                             &std::fclose);
-  if (!file) {
-    fail(key, "cannot read " + shown(path) + ": " + std::generic_category().message(errno));
+  const auto read = read_file_prefix(path, 0);
+  if (const auto* error = std::get_if<ReadFileError>(&read)) {
+    fail(key, "cannot read " + shown(path) + ": " + error->reason);
   }
-  char byte = 0;
-  if (std::fread(&byte, 1, 1, file.get()) != 1) {
-    fail(key, "cannot read " + shown(path) + ": " +
-                  (std::ferror(file.get()) ? std::generic_category().message(errno)
-                                           : std::string("the file is empty")));
-  }
+  if (std::get<std::string>(read).empty())
+    fail(key, "cannot read " + shown(path) + ": the file is empty");
 }
 
 int version_number(TlsVersion version) {

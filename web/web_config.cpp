@@ -14,10 +14,12 @@
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
+#include <variant>
 
 #include "config/config.h"    // ConfigError
 #include "config/duration.h"  // quote_for_message
 #include "config/yaml_document.h"
+#include "util/read_file.h"
 #include "web/tls.h"
 
 namespace scalr_usage {
@@ -410,17 +412,12 @@ WebConfigFile parse_web_config(const std::string& yaml_text, const std::string& 
 }
 
 WebConfigFile load_web_config_file(const std::string& path) {
-  const auto cannot_read = [&](int error) {
-    fail("", "cannot read " + shown(path) + ": " + std::generic_category().message(error));
-  };
-  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> stream(std::fopen(path.c_str(), "re"),
-                                                               &std::fclose);
-  if (!stream) cannot_read(errno);
-  std::string text(kMaxFileBytes + 1, '\0');
-  const std::size_t size = std::fread(text.data(), 1, text.size(), stream.get());
-  if (std::ferror(stream.get())) cannot_read(errno);
-  if (size > kMaxFileBytes) fail("", shown(path) + " is larger than 1 MiB");
-  text.resize(size);
+  auto read = read_file_prefix(path, kMaxFileBytes);
+  if (const auto* error = std::get_if<ReadFileError>(&read)) {
+    fail("", "cannot read " + shown(path) + ": " + error->reason);
+  }
+  const std::string text = std::get<std::string>(std::move(read));
+  if (text.size() > kMaxFileBytes) fail("", shown(path) + " is larger than 1 MiB");
   WebConfigFile file = parse_web_config(text, std::filesystem::path(path).parent_path().string());
   file.path = path;
   return file;

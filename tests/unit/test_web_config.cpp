@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -554,6 +555,19 @@ TEST(WebConfig, LoadFileErrors) {
               "web.config.file: cannot read " + missing + ": No such file or directory");
   }
   EXPECT_THROW(load_web_config_file(dir.path().string()), ConfigError);  // a directory
+  // A FIFO is refused without being opened (opening it would wait for a writer: a hang here).
+  const std::string fifo = (dir.path() / "web.fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  try {
+    load_web_config_file(fifo);
+    ADD_FAILURE() << "loaded a FIFO";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()),
+              "web.config.file: cannot read " + fifo + ": not a regular file");
+  }
+  EXPECT_THAT(web_error("tls_server_config:\n  cert_file: /dev/zero\n  key_file: " + fifo + "\n"),
+              StartsWith("web.config.file tls_server_config.cert_file: cannot read /dev/zero: "
+                         "not a regular file"));
 }
 
 TEST(Tls, IanaCipherNames) {
