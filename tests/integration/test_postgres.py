@@ -169,6 +169,37 @@ def test_rows_read_in_several_cursor_batches_are_all_counted(postgres_factory, p
     assert sample_value(samples, "scalr_account_runs_total", account_id=BATCHED) == workspaces
 
 
+def test_a_query_without_rows_gives_zeros_and_stays_up(postgres_factory, pg_exporter_factory):
+    """The cursor's first FETCH returns no row at all (a new month before the first run): the
+    columns are still checked, the configured accounts are at zero, nothing is an error."""
+    server = postgres_factory()
+    server.psql("TRUNCATE scalr_runs")
+    exporter = pg_exporter_factory(server, accounts=[MAIN, TINY])
+    samples = wait_up(exporter, [MAIN, TINY])
+    for account in (MAIN, TINY):
+        assert sample_value(samples, "scalr_account_runs_total", account_id=account) == 0
+        assert sample_value(samples, "scalr_account_run_seconds_total", account_id=account) == 0
+        for reason in ("database", "timeout", "bad_response"):
+            assert errors(samples, account, reason) == 0
+    assert not [n for (n, _) in samples if n == "scalr_workspace_runs_total"]
+    exporter.stop()
+    # Columns are checked on the empty FETCH too: a view losing a column under a running exporter
+    # fails the next poll (bad_response) while the last good zeros stay.
+    columns = ("account_id, environment_id, environment_name, workspace_id, workspace_name, "
+               "{date}1 AS runs_count, duration_seconds AS runs_seconds")
+    view = "CREATE VIEW usage_rows AS SELECT {} FROM scalr_runs; GRANT SELECT ON usage_rows TO {}"
+    server.psql(view.format(columns.format(date="finished_at::date AS date, "), helpers.PG_USER))
+    watching = pg_exporter_factory(server, accounts=[MAIN], overrides={
+        "postgres": {"query": "SELECT * FROM usage_rows"}, "poll": {"interval": "1s"}})
+    wait_up(watching, [MAIN])
+    server.psql("DROP VIEW usage_rows; " + view.format(columns.format(date=""), helpers.PG_USER))
+    samples = wait_until(lambda: errors(watching.metrics(), MAIN, "bad_response") >= 1
+                         and watching.metrics(), 20, 0.1, "a bad_response")
+    assert sample_value(samples, "scalr_up", account_id=MAIN) == 0
+    assert sample_value(samples, "scalr_account_runs_total", account_id=MAIN) == 0
+    assert "missing column(s) date" in watching.log_text()
+
+
 def test_statement_timeout_bounds_the_whole_read_not_each_fetch(postgres_factory, pg_runs,
                                                                 pg_exporter_factory):
     """Each FETCH of this query takes about 1 s (a 0.1 s sleep every 500th row, 5000 rows a batch)
