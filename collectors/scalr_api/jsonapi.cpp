@@ -2,7 +2,10 @@
 
 #include <climits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "collectors/source.h"
 #include "model/period.h"
@@ -19,6 +22,7 @@ constexpr std::size_t kSummaryMax = 300;
 // recurses once per nesting level: a body nested a hundred thousand levels deep (200 KB, well
 // within max_response_bytes) overflows the stack. Deeper bodies are shown by their first line.
 constexpr int kMaxDumpDepth = 64;
+constexpr std::size_t kMaxSummaryParseBytes = 64 * 1024;
 
 // Cuts text to at most max bytes (plus "..."), backing off so no UTF-8 sequence is split.
 std::string truncate_utf8(std::string text, std::size_t max) {
@@ -60,134 +64,411 @@ const json* present(const json& object, const char* key) {
   return &*it;
 }
 
-const json& require_object(const json& object, const char* key, const std::string& path) {
-  const json* value = present(object, key);
-  if (value == nullptr) reject(path, "missing, expected an object");
-  if (!value->is_object()) reject(path, "expected an object", *value);
-  return *value;
-}
+// Reads one page while nlohmann's SAX parser walks the body, checking every value against the
+// documented shape as it comes and keeping only what a UsageItem needs. A DOM of the body would
+// be up to ~20 times its size (a page may be scalr.max_response_bytes, 8 MiB by default); this
+// keeps the items and a few strings. Values of unknown keys are skipped, however deep. Errors are
+// thrown from the callbacks as SourceError(bad_response), named by the path that is wrong.
+class PageReader final : public nlohmann::json_sax<json> {
+ public:
+  explicit PageReader(std::size_t body_size) : body_size_(body_size) {}
 
-std::optional<std::string> optional_string(const json& object, const char* key,
-                                           const std::string& path) {
-  const json* value = present(object, key);
-  if (value == nullptr) return std::nullopt;
-  if (!value->is_string()) reject(path, "expected a string or null", *value);
-  return value->get<std::string>();
-}
-
-std::uint64_t count(const json& object, const char* key, const std::string& path) {
-  const json* value = present(object, key);
-  if (value == nullptr) reject(path, "missing, expected a non-negative integer");
-  // nlohmann stores every non-negative integer literal as unsigned; negative ones as signed and
-  // anything with a fraction or exponent as float, all of which are wrong for a count.
-  if (!value->is_number_unsigned()) reject(path, "expected a non-negative integer", *value);
-  return value->get<std::uint64_t>();
-}
-
-std::optional<int> optional_page_number(const json& object, const char* key,
-                                        const std::string& path, int minimum) {
-  const json* value = present(object, key);
-  if (value == nullptr) return std::nullopt;
-  const std::string expected = "expected an integer >= " + std::to_string(minimum) + " or null";
-  if (!value->is_number_unsigned()) reject(path, expected, *value);
-  const auto number = value->get<std::uint64_t>();
-  if (number < static_cast<std::uint64_t>(minimum) ||
-      number > static_cast<std::uint64_t>(INT_MAX)) {
-    reject(path, expected, *value);
-  }
-  return static_cast<int>(number);
-}
-
-std::string account_of(const json& item, const std::string& path) {
-  const json* relationships = present(item, "relationships");
-  if (relationships == nullptr) return {};
-  if (!relationships->is_object())
-    reject(path + ".relationships", "expected an object", *relationships);
-  const json* account = present(*relationships, "account");
-  if (account == nullptr) return {};
-  const std::string account_path = path + ".relationships.account";
-  if (!account->is_object()) reject(account_path, "expected an object", *account);
-  const json* data = present(*account, "data");
-  if (data == nullptr) return {};
-  if (!data->is_object()) reject(account_path + ".data", "expected an object", *data);
-  if (const auto type = optional_string(*data, "type", account_path + ".data.type");
-      type && *type != "accounts") {
-    reject(account_path + ".data.type", "expected \"accounts\", got \"" + *type + "\"");
-  }
-  const auto id = optional_string(*data, "id", account_path + ".data.id");
-  if (!id || id->empty()) reject(account_path + ".data.id", "missing, expected an account id");
-  return *id;
-}
-
-UsageItem parse_item(const json& item, const std::string& path) {
-  if (!item.is_object()) reject(path, "expected an object", item);
-
-  const auto type = optional_string(item, "type", path + ".type");
-  if (!type || *type != kUsageType) {
-    reject(path + ".type", "expected \"usage-statistics\", got " +
-                               (type ? "\"" + truncate_utf8(*type, 40) + "\"" : "nothing"));
+  UsagePage take() && {
+    if (error_) throw *error_;
+    if (!data_seen_) reject("data", "missing, expected an array");
+    return std::move(page_);
   }
 
-  const std::string attributes_path = path + ".attributes";
-  const json& attributes = require_object(item, "attributes", attributes_path);
+  bool null() override {
+    return guarded([&] { return scalar_value(Scalar(json())); });
+  }
+  bool boolean(bool value) override {
+    return guarded([&] { return scalar_value(Scalar(json(value))); });
+  }
+  bool number_integer(number_integer_t value) override {
+    return guarded([&] { return scalar_value(Scalar(json(value))); });
+  }
+  bool number_unsigned(number_unsigned_t value) override {
+    return guarded([&] { return scalar_value(Scalar(json(value), nullptr, value)); });
+  }
+  bool number_float(number_float_t value, const string_t& /*text*/) override {
+    return guarded([&] { return scalar_value(Scalar(json(value))); });
+  }
+  bool string(string_t& value) override {
+    return guarded([&] { return scalar_value(Scalar(json(value), &value)); });
+  }
+  bool binary(binary_t& /*value*/) override {
+    return guarded([&] { return scalar_value(Scalar(json("binary"))); });
+  }
 
-  UsageItem result;
-  result.account_id = account_of(item, path);
-  result.breakdown_id =
-      optional_string(attributes, "breakdown-id", attributes_path + ".breakdown-id");
-  result.breakdown_name =
-      optional_string(attributes, "breakdown-name", attributes_path + ".breakdown-name");
-  if (const auto date = optional_string(attributes, "date", attributes_path + ".date")) {
+  bool start_object(std::size_t /*elements*/) override {
+    return guarded([&] { return start(Kind::object); });
+  }
+  bool start_array(std::size_t /*elements*/) override {
+    return guarded([&] { return start(Kind::array); });
+  }
+  bool key(string_t& key) override {
+    if (!error_ && skip_depth_ == 0) frames_.back().key = key;
+    return true;
+  }
+  bool end_object() override {
+    return guarded([&] { return end(); });
+  }
+  bool end_array() override {
+    return guarded([&] { return end(); });
+  }
+
+  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& error) override {
+    // parse_error for malformed text, out_of_range for a number beyond double such as 1e400.
+    // error.what() names the byte offset and the problem, which tells a truncated body apart.
+    throw SourceError(ErrorReason::bad_response,
+                      "response is not valid JSON (" + std::to_string(body_size_) +
+                          " bytes): " + truncate_utf8(error.what(), 200));
+  }
+
+ private:
+  // The first shape error is kept and every later event ignored, so that the parser still reads
+  // to the end: a body that is not JSON at all (truncated, say) is reported as such first.
+  template <typename Event>
+  bool guarded(Event event) {
+    if (error_) return true;
     try {
-      result.date = parse_date(*date);
-    } catch (const std::invalid_argument&) {
-      reject(attributes_path + ".date",
-             "expected a YYYY-MM-DD date, got \"" + truncate_utf8(*date, 40) + "\"");
+      return event();
+    } catch (const SourceError& error) {
+      error_ = error;
+      return true;
     }
   }
-  result.runs_count = count(attributes, "runs-count", attributes_path + ".runs-count");
-  result.runs_seconds = count(attributes, "runs-seconds", attributes_path + ".runs-seconds");
-  return result;
-}
+
+  enum class Kind { object, array };
+  // What a container is in the document; skipped containers have no frame (skip_depth_).
+  enum class Role {
+    document,
+    data,
+    item,
+    attributes,
+    relationships,
+    account,
+    account_data,
+    meta,
+    pagination,
+  };
+  struct Frame {
+    Role role;
+    std::string segment;         // how the path reaches it: "data", "[3]", ".attributes"
+    std::string key;             // an object's current key
+    std::size_t next_index = 0;  // an array's next element
+  };
+  // A scalar as it came: json for error messages, and the forms the fields take.
+  struct Scalar {
+    explicit Scalar(json v, const std::string* t = nullptr,
+                    std::optional<std::uint64_t> u = std::nullopt)
+        : value(std::move(v)), text(t), unsigned_value(u) {}
+    json value;
+    const std::string* text;
+    std::optional<std::uint64_t> unsigned_value;
+  };
+  // The parts of the current item, filled in as their values come (last one wins, as in a DOM).
+  struct ItemParts {
+    std::optional<std::string> type;
+    bool attributes = false;
+    std::optional<std::string> breakdown_id;
+    std::optional<std::string> breakdown_name;
+    std::optional<std::string> date;
+    std::optional<std::uint64_t> runs_count;
+    std::optional<std::uint64_t> runs_seconds;
+    bool account_data = false;  // relationships.account.data is an object
+    std::optional<std::string> account_type;
+    std::optional<std::string> account_id;
+  };
+
+  // The path of the value the parser is at: the frames' segments and the current key or index.
+  std::string slot_path() const {
+    std::string path;
+    for (const Frame& frame : frames_) path += frame.segment;
+    const Frame& top = frames_.back();
+    if (top.role == Role::data) return path + "[" + std::to_string(top.next_index) + "]";
+    return path.empty() ? top.key : path + "." + top.key;
+  }
+  std::string frame_path() const {
+    std::string path;
+    for (const Frame& frame : frames_) path += frame.segment;
+    return path;
+  }
+  std::string segment_for_slot() const {
+    const Frame& top = frames_.back();
+    if (top.role == Role::data) return "[" + std::to_string(top.next_index) + "]";
+    return frames_.size() == 1 ? top.key : "." + top.key;
+  }
+
+  // The role a container at the current slot would have; nullopt: not part of the shape (skip).
+  // A scalar at the slot is checked by scalar_value().
+  std::optional<Role> container_role() const {
+    if (frames_.empty()) return Role::document;
+    const Frame& top = frames_.back();
+    const std::string& key = top.key;
+    switch (top.role) {
+      case Role::document:
+        if (key == "data") return Role::data;
+        if (key == "meta") return Role::meta;
+        return std::nullopt;
+      case Role::data:
+        return Role::item;
+      case Role::item:
+        if (key == "attributes") return Role::attributes;
+        if (key == "relationships") return Role::relationships;
+        return std::nullopt;
+      case Role::relationships:
+        if (key == "account") return Role::account;
+        return std::nullopt;
+      case Role::account:
+        if (key == "data") return Role::account_data;
+        return std::nullopt;
+      case Role::meta:
+        if (key == "pagination") return Role::pagination;
+        return std::nullopt;
+      default:
+        return std::nullopt;
+    }
+  }
+
+  // What a scalar field at the current slot must be; nullopt when the slot is no scalar field.
+  std::optional<std::string_view> expected_scalar() const {
+    const Frame& top = frames_.back();
+    const std::string& key = top.key;
+    switch (top.role) {
+      case Role::item:
+        if (key == "type") return "expected a string or null";
+        break;
+      case Role::attributes:
+        if (key == "breakdown-id" || key == "breakdown-name" || key == "date") {
+          return "expected a string or null";
+        }
+        if (key == "runs-count" || key == "runs-seconds") return "expected a non-negative integer";
+        break;
+      case Role::account_data:
+        if (key == "type" || key == "id") return "expected a string or null";
+        break;
+      case Role::pagination:
+        if (key == "next-page") return "expected an integer >= 1 or null";
+        if (key == "total-pages") return "expected an integer >= 0 or null";
+        break;
+      default:
+        break;
+    }
+    return std::nullopt;
+  }
+
+  static std::string_view expected_container(Role role) {
+    switch (role) {
+      case Role::document:
+        return "expected a JSON:API document (an object)";
+      case Role::data:
+        return "expected an array";
+      default:
+        return "expected an object";
+    }
+  }
+
+  bool start(Kind kind) {
+    if (skip_depth_ > 0) {
+      ++skip_depth_;
+      return true;
+    }
+    const std::optional<Role> role = container_role();
+    if (!role) {
+      if (const auto expected = expected_scalar()) {
+        reject(slot_path(), std::string(*expected) +
+                                (kind == Kind::array ? ", got an array" : ", got an object"));
+      }
+      skip_depth_ = 1;
+      return true;
+    }
+    const bool wanted_kind = (*role == Role::data) == (kind == Kind::array);
+    if (!wanted_kind) {
+      reject(frames_.empty() ? "$" : slot_path(),
+             std::string(expected_container(*role)) +
+                 (kind == Kind::array ? ", got an array" : ", got an object"));
+    }
+    std::string segment = frames_.empty() ? std::string() : segment_for_slot();
+    if (!frames_.empty() && frames_.back().role == Role::data) ++frames_.back().next_index;
+    switch (*role) {
+      case Role::data:
+        data_seen_ = true;
+        page_.items.clear();
+        break;
+      case Role::item:
+        item_ = ItemParts{};
+        break;
+      case Role::attributes:  // a repeated key replaces the earlier value, as in a DOM
+        item_.attributes = true;
+        item_.breakdown_id.reset();
+        item_.breakdown_name.reset();
+        item_.date.reset();
+        item_.runs_count.reset();
+        item_.runs_seconds.reset();
+        break;
+      case Role::account_data:
+        item_.account_data = true;
+        item_.account_type.reset();
+        item_.account_id.reset();
+        break;
+      case Role::pagination:
+        page_.next_page.reset();
+        page_.total_pages.reset();
+        break;
+      default:
+        break;
+    }
+    frames_.push_back(Frame{*role, std::move(segment), {}, 0});
+    return true;
+  }
+
+  bool end() {
+    if (skip_depth_ > 0) {
+      --skip_depth_;
+      return true;
+    }
+    if (frames_.back().role == Role::item) finish_item();
+    frames_.pop_back();
+    return true;
+  }
+
+  bool scalar_value(const Scalar& scalar) {
+    if (skip_depth_ > 0) return true;
+    if (frames_.empty()) {
+      reject("$", "expected a JSON:API document (an object)", scalar.value);
+    }
+    Frame& top = frames_.back();
+    const bool is_null = scalar.value.is_null();
+    if (const std::optional<Role> role = container_role()) {
+      // A container was wanted; null counts as absent (a missing data or attributes is reported
+      // where its parent ends), except for an item of data.
+      if (!is_null || *role == Role::item) {
+        reject(slot_path(), expected_container(*role), scalar.value);
+      }
+      if (*role == Role::data) {
+        data_seen_ = false;
+        page_.items.clear();
+      }
+      if (*role == Role::attributes) item_.attributes = false;
+      if (*role == Role::account_data || *role == Role::account) item_.account_data = false;
+      if (top.role == Role::data) ++top.next_index;
+      return true;
+    }
+    const std::string& key = top.key;
+    const auto optional_text = [&](std::optional<std::string>& out) {
+      if (is_null) {
+        out.reset();
+      } else if (scalar.text == nullptr) {
+        reject(slot_path(), "expected a string or null", scalar.value);
+      } else {
+        out = *scalar.text;
+      }
+    };
+    const auto count = [&](std::optional<std::uint64_t>& out) {
+      // nlohmann reads every non-negative integer literal as unsigned; negative ones as signed and
+      // anything with a fraction or exponent as float, all of which are wrong for a count.
+      if (is_null) {
+        out.reset();
+      } else if (!scalar.unsigned_value) {
+        reject(slot_path(), "expected a non-negative integer", scalar.value);
+      } else {
+        out = scalar.unsigned_value;
+      }
+    };
+    const auto page_number = [&](std::optional<int>& out, std::uint64_t minimum) {
+      if (is_null) return out.reset();
+      if (!scalar.unsigned_value || *scalar.unsigned_value < minimum ||
+          *scalar.unsigned_value > static_cast<std::uint64_t>(INT_MAX)) {
+        reject(slot_path(), "expected an integer >= " + std::to_string(minimum) + " or null",
+               scalar.value);
+      }
+      out = static_cast<int>(*scalar.unsigned_value);
+    };
+    switch (top.role) {
+      case Role::item:
+        if (key == "type") optional_text(item_.type);
+        break;
+      case Role::attributes:
+        if (key == "breakdown-id") optional_text(item_.breakdown_id);
+        if (key == "breakdown-name") optional_text(item_.breakdown_name);
+        if (key == "date") optional_text(item_.date);
+        if (key == "runs-count") count(item_.runs_count);
+        if (key == "runs-seconds") count(item_.runs_seconds);
+        break;
+      case Role::account_data:
+        if (key == "type") optional_text(item_.account_type);
+        if (key == "id") optional_text(item_.account_id);
+        break;
+      case Role::pagination:
+        if (key == "next-page") page_number(page_.next_page, 1);
+        if (key == "total-pages") page_number(page_.total_pages, 0);
+        break;
+      default:
+        break;  // not part of the shape
+    }
+    return true;
+  }
+
+  // The checks that need the whole item, in the order a reader would look.
+  void finish_item() {
+    const std::string path = frame_path();
+    if (!item_.type || *item_.type != kUsageType) {
+      reject(path + ".type", "expected \"usage-statistics\", got " +
+                                 (item_.type ? "\"" + truncate_utf8(*item_.type, 40) + "\""
+                                             : std::string("nothing")));
+    }
+    const std::string attributes_path = path + ".attributes";
+    if (!item_.attributes) reject(attributes_path, "missing, expected an object");
+    UsageItem result;
+    if (item_.account_data) {
+      const std::string data_path = path + ".relationships.account.data";
+      if (item_.account_type && *item_.account_type != "accounts") {
+        reject(data_path + ".type", "expected \"accounts\", got \"" + *item_.account_type + "\"");
+      }
+      if (!item_.account_id || item_.account_id->empty()) {
+        reject(data_path + ".id", "missing, expected an account id");
+      }
+      result.account_id = std::move(*item_.account_id);
+    }
+    result.breakdown_id = std::move(item_.breakdown_id);
+    result.breakdown_name = std::move(item_.breakdown_name);
+    if (item_.date) {
+      try {
+        result.date = parse_date(*item_.date);
+      } catch (const std::invalid_argument&) {
+        reject(attributes_path + ".date",
+               "expected a YYYY-MM-DD date, got \"" + truncate_utf8(*item_.date, 40) + "\"");
+      }
+    }
+    if (!item_.runs_count) {
+      reject(attributes_path + ".runs-count", "missing, expected a non-negative integer");
+    }
+    if (!item_.runs_seconds) {
+      reject(attributes_path + ".runs-seconds", "missing, expected a non-negative integer");
+    }
+    result.runs_count = *item_.runs_count;
+    result.runs_seconds = *item_.runs_seconds;
+    page_.items.push_back(std::move(result));
+  }
+
+  const std::size_t body_size_;
+  std::optional<SourceError> error_;
+  std::vector<Frame> frames_;
+  std::size_t skip_depth_ = 0;  // > 0 inside a value that is not part of the shape
+  ItemParts item_;
+  bool data_seen_ = false;
+  UsagePage page_;
+};
 
 }  // namespace
 
 UsagePage parse_usage_page(std::string_view body) {
-  json document;
-  try {
-    document = json::parse(body.begin(), body.end());
-  } catch (const json::exception& e) {
-    // parse_error for malformed text, out_of_range for a number beyond double such as 1e400, which
-    // would otherwise escape as an exception no caller expects. e.what() names the byte offset and
-    // the problem, which is what tells a truncated body apart.
-    throw SourceError(ErrorReason::bad_response, "response is not valid JSON (" +
-                                                     std::to_string(body.size()) +
-                                                     " bytes): " + truncate_utf8(e.what(), 200));
-  }
-  if (!document.is_object()) reject("$", "expected a JSON:API document (an object)", document);
-
-  const json* data = present(document, "data");
-  if (data == nullptr) reject("data", "missing, expected an array");
-  if (!data->is_array()) reject("data", "expected an array", *data);
-
-  UsagePage page;
-  page.items.reserve(data->size());
-  for (std::size_t i = 0; i < data->size(); ++i) {
-    page.items.push_back(parse_item((*data)[i], "data[" + std::to_string(i) + "]"));
-  }
-
-  // Without pagination metadata the page is all there is.
-  if (const json* meta = present(document, "meta")) {
-    if (!meta->is_object()) reject("meta", "expected an object", *meta);
-    if (const json* pagination = present(*meta, "pagination")) {
-      if (!pagination->is_object()) reject("meta.pagination", "expected an object", *pagination);
-      page.next_page =
-          optional_page_number(*pagination, "next-page", "meta.pagination.next-page", 1);
-      page.total_pages =
-          optional_page_number(*pagination, "total-pages", "meta.pagination.total-pages", 0);
-    }
-  }
-  return page;
+  PageReader reader(body.size());
+  json::sax_parse(body.begin(), body.end(), &reader);
+  return std::move(reader).take();
 }
 
 namespace {
@@ -232,13 +513,18 @@ std::string first_line(std::string_view body) {
 std::string error_summary(std::string_view body) {
   std::string summary;
   bool too_deep = false;
-  const json document = json::parse(
-      body.begin(), body.end(),
-      [&too_deep](int depth, json::parse_event_t /*event*/, json& /*parsed*/) {
-        too_deep = too_deep || depth > kMaxDumpDepth;
-        return true;
-      },
-      /*allow_exceptions=*/false);
+  // An error body is read as a DOM, up to ~20 times its size: only small ones are. A large body
+  // is shown by its first line; JSON:API error documents are a few hundred bytes.
+  const json document =
+      body.size() > kMaxSummaryParseBytes
+          ? json(json::value_t::discarded)
+          : json::parse(
+                body.begin(), body.end(),
+                [&too_deep](int depth, json::parse_event_t /*event*/, json& /*parsed*/) {
+                  too_deep = too_deep || depth > kMaxDumpDepth;
+                  return true;
+                },
+                /*allow_exceptions=*/false);
   if (document.is_object()) {
     if (const json* errors = present(document, "errors"); errors != nullptr && errors->is_array()) {
       summary = summarize_jsonapi_errors(*errors);

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -111,6 +112,27 @@ TEST(JsonApiParse, NullsAndAbsentOptionalPartsAreTolerated) {
   EXPECT_EQ(page.items[2].runs_seconds, 6u);
   EXPECT_EQ(page.next_page, std::nullopt);
   EXPECT_EQ(page.total_pages, std::nullopt);
+}
+
+long peak_rss_kb() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// A page is read without building a DOM of it: 8 MiB (the default scalr.max_response_bytes) of
+// tiny values under an unknown key took a DOM of ~310 MB; read as they come they take nothing.
+TEST(JsonApiParse, LargeBodyOfTinyValuesIsReadWithoutADom) {
+  std::string body = R"({"data": [], "links": [)";
+  while (body.size() < (8u << 20)) body += "{},";
+  body += R"({}], "meta": {"pagination": {"next-page": null}}})";
+  const long before = peak_rss_kb();
+  ASSERT_GT(before, 0);
+  const UsagePage page = parse_usage_page(body);
+  EXPECT_TRUE(page.items.empty());
+  EXPECT_LT(peak_rss_kb() - before, 64 * 1024) << "kB of peak RSS for an 8 MiB body";
 }
 
 TEST(JsonApiParse, MissingPaginationMeansLastPage) {
@@ -236,6 +258,14 @@ TEST(JsonApiErrorSummary, OtherBodies) {
   EXPECT_EQ(error_summary("\n\n<html><title>502</title>\n</html>"), "<html><title>502</title>");
   EXPECT_EQ(error_summary(R"({"message": "rate limited"})"), R"({"message":"rate limited"})");
   EXPECT_EQ(error_summary(R"({"errors": [{}]})"), R"({"errors":[{}]})");
+}
+
+// Error bodies are read as a DOM (they are small): a large one is shown by its first line instead.
+TEST(JsonApiErrorSummary, LargeBodyIsShownByItsFirstLineNotParsed) {
+  const std::string errors = R"({"errors":[{"status":"404","title":"Not Found"}],)";
+  EXPECT_EQ(error_summary(errors + R"("pad":"x"})"), "404 Not Found");
+  const std::string large = errors + R"("pad":")" + std::string(70 * 1024, 'x') + R"("})";
+  EXPECT_EQ(error_summary(large), large.substr(0, 300) + "...");
 }
 
 TEST(JsonApiErrorSummary, TruncatesWithoutSplittingUtf8) {
