@@ -544,27 +544,26 @@ TEST(WebConfig, TlsVersionsCiphersCurvesAndClientCertificates) {
       StartsWith("web.config.file tls_server_config.client_ca_file: "));
 }
 
+// The message load_web_config_file() fails with, or "" when it loads.
+std::string load_error(const std::string& path) {
+  try {
+    load_web_config_file(path);
+  } catch (const ConfigError& error) {
+    return error.what();
+  }
+  return "";
+}
+
 TEST(WebConfig, LoadFileErrors) {
   const TempDir dir;
   const std::string missing = (dir.path() / "missing.yml").string();
-  try {
-    load_web_config_file(missing);
-    ADD_FAILURE() << "loaded a missing file";
-  } catch (const ConfigError& error) {
-    EXPECT_EQ(std::string(error.what()),
-              "web.config.file: cannot read " + missing + ": No such file or directory");
-  }
-  EXPECT_THROW(load_web_config_file(dir.path().string()), ConfigError);  // a directory
+  EXPECT_EQ(load_error(missing),
+            "web.config.file: cannot read " + missing + ": No such file or directory");
+  EXPECT_THAT(load_error(dir.path().string()), HasSubstr("Is a directory"));
   // A FIFO is refused without being opened (opening it would wait for a writer: a hang here).
   const std::string fifo = (dir.path() / "web.fifo").string();
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  try {
-    load_web_config_file(fifo);
-    ADD_FAILURE() << "loaded a FIFO";
-  } catch (const ConfigError& error) {
-    EXPECT_EQ(std::string(error.what()),
-              "web.config.file: cannot read " + fifo + ": not a regular file");
-  }
+  EXPECT_EQ(load_error(fifo), "web.config.file: cannot read " + fifo + ": not a regular file");
   EXPECT_THAT(web_error("tls_server_config:\n  cert_file: /dev/zero\n  key_file: " + fifo + "\n"),
               StartsWith("web.config.file tls_server_config.cert_file: cannot read /dev/zero: "
                          "not a regular file"));
