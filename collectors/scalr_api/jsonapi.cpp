@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "collectors/source.h"
@@ -183,24 +184,20 @@ class PageReader final : public nlohmann::json_sax<json> {
     std::optional<std::string> account_id;
   };
 
-  // The path of the value the parser is at: the frames' segments and the current key or index.
-  std::string slot_path() const {
-    std::string path;
-    for (const Frame& frame : frames_) path += frame.segment;
-    const Frame& top = frames_.back();
-    if (top.role == Role::data) return path + "[" + std::to_string(top.next_index) + "]";
-    return path.empty() ? top.key : path + "." + top.key;
-  }
+  // The path of the frames: "data[3].attributes".
   std::string frame_path() const {
     std::string path;
     for (const Frame& frame : frames_) path += frame.segment;
     return path;
   }
+  // How the path goes from the top frame to the value the parser is at: "[3]", ".date", "data".
   std::string segment_for_slot() const {
     const Frame& top = frames_.back();
     if (top.role == Role::data) return "[" + std::to_string(top.next_index) + "]";
     return frames_.size() == 1 ? top.key : "." + top.key;
   }
+  // The path of the value the parser is at.
+  std::string slot_path() const { return frame_path() + segment_for_slot(); }
 
   // The role a container at the current slot would have; nullopt: not part of the shape (skip).
   // A scalar at the slot is checked by scalar_value().
@@ -233,31 +230,73 @@ class PageReader final : public nlohmann::json_sax<json> {
     }
   }
 
-  // What a scalar field at the current slot must be; nullopt when the slot is no scalar field.
-  std::optional<std::string_view> expected_scalar() const {
+  // A scalar field of the shape: where its value goes, and so what it must be.
+  struct Field {
+    std::variant<std::optional<std::string>*, std::optional<std::uint64_t>*, std::optional<int>*>
+        target;
+    std::uint64_t minimum = 0;  // of a page number
+
+    std::string expected() const {
+      switch (target.index()) {
+        case 0:
+          return "expected a string or null";
+        case 1:
+          return "expected a non-negative integer";
+        default:
+          return "expected an integer >= " + std::to_string(minimum) + " or null";
+      }
+    }
+  };
+
+  // The scalar field at the current slot; nullopt when the slot is none (a value to skip).
+  std::optional<Field> field_at_slot() {
     const Frame& top = frames_.back();
     const std::string& key = top.key;
     switch (top.role) {
       case Role::item:
-        if (key == "type") return "expected a string or null";
+        if (key == "type") return Field{&item_.type};
         break;
       case Role::attributes:
-        if (key == "breakdown-id" || key == "breakdown-name" || key == "date") {
-          return "expected a string or null";
-        }
-        if (key == "runs-count" || key == "runs-seconds") return "expected a non-negative integer";
+        if (key == "breakdown-id") return Field{&item_.breakdown_id};
+        if (key == "breakdown-name") return Field{&item_.breakdown_name};
+        if (key == "date") return Field{&item_.date};
+        if (key == "runs-count") return Field{&item_.runs_count};
+        if (key == "runs-seconds") return Field{&item_.runs_seconds};
         break;
       case Role::account_data:
-        if (key == "type" || key == "id") return "expected a string or null";
+        if (key == "type") return Field{&item_.account_type};
+        if (key == "id") return Field{&item_.account_id};
         break;
       case Role::pagination:
-        if (key == "next-page") return "expected an integer >= 1 or null";
-        if (key == "total-pages") return "expected an integer >= 0 or null";
+        if (key == "next-page") return Field{&page_.next_page, 1};
+        if (key == "total-pages") return Field{&page_.total_pages, 0};
         break;
       default:
         break;
     }
     return std::nullopt;
+  }
+
+  // Stores scalar in field, or rejects it. null clears the field: absent and null are the same.
+  void store(const Field& field, const Scalar& scalar) {
+    const bool is_null = scalar.value.is_null();
+    // nlohmann reads every non-negative integer literal as unsigned; negative ones as signed and
+    // anything with a fraction or exponent as float, all of which are wrong for a count.
+    const std::optional<std::uint64_t>& number = scalar.unsigned_value;
+    bool valid = true;
+    if (auto* const* text = std::get_if<0>(&field.target)) {
+      valid = is_null || scalar.text != nullptr;
+      if (valid) **text = is_null ? std::nullopt : std::optional<std::string>(*scalar.text);
+    } else if (auto* const* count = std::get_if<1>(&field.target)) {
+      valid = is_null || number.has_value();
+      if (valid) **count = number;
+    } else {
+      auto* page = std::get<2>(field.target);
+      valid = is_null || (number && *number >= field.minimum &&
+                          *number <= static_cast<std::uint64_t>(INT_MAX));
+      if (valid) *page = is_null ? std::nullopt : std::optional<int>(static_cast<int>(*number));
+    }
+    if (!valid) reject(slot_path(), field.expected(), scalar.value);
   }
 
   static std::string_view expected_container(Role role) {
@@ -276,20 +315,16 @@ class PageReader final : public nlohmann::json_sax<json> {
       ++skip_depth_;
       return true;
     }
+    const char* const got = kind == Kind::array ? ", got an array" : ", got an object";
     const std::optional<Role> role = container_role();
     if (!role) {
-      if (const auto expected = expected_scalar()) {
-        reject(slot_path(), std::string(*expected) +
-                                (kind == Kind::array ? ", got an array" : ", got an object"));
-      }
+      if (const auto field = field_at_slot()) reject(slot_path(), field->expected() + got);
       skip_depth_ = 1;
       return true;
     }
     const bool wanted_kind = (*role == Role::data) == (kind == Kind::array);
     if (!wanted_kind) {
-      reject(frames_.empty() ? "$" : slot_path(),
-             std::string(expected_container(*role)) +
-                 (kind == Kind::array ? ", got an array" : ", got an object"));
+      reject(frames_.empty() ? "$" : slot_path(), std::string(expected_container(*role)) + got);
     }
     std::string segment = frames_.empty() ? std::string() : segment_for_slot();
     if (!frames_.empty() && frames_.back().role == Role::data) ++frames_.back().next_index;
@@ -340,12 +375,10 @@ class PageReader final : public nlohmann::json_sax<json> {
     if (frames_.empty()) {
       reject("$", "expected a JSON:API document (an object)", scalar.value);
     }
-    Frame& top = frames_.back();
-    const bool is_null = scalar.value.is_null();
     if (const std::optional<Role> role = container_role()) {
       // A container was wanted; null counts as absent (a missing data or attributes is reported
       // where its parent ends), except for an item of data.
-      if (!is_null || *role == Role::item) {
+      if (!scalar.value.is_null() || *role == Role::item) {
         reject(slot_path(), expected_container(*role), scalar.value);
       }
       if (*role == Role::data) {
@@ -354,61 +387,9 @@ class PageReader final : public nlohmann::json_sax<json> {
       }
       if (*role == Role::attributes) item_.attributes = false;
       if (*role == Role::account_data || *role == Role::account) item_.account_data = false;
-      if (top.role == Role::data) ++top.next_index;
       return true;
     }
-    const std::string& key = top.key;
-    const auto optional_text = [&](std::optional<std::string>& out) {
-      if (is_null) {
-        out.reset();
-      } else if (scalar.text == nullptr) {
-        reject(slot_path(), "expected a string or null", scalar.value);
-      } else {
-        out = *scalar.text;
-      }
-    };
-    const auto count = [&](std::optional<std::uint64_t>& out) {
-      // nlohmann reads every non-negative integer literal as unsigned; negative ones as signed and
-      // anything with a fraction or exponent as float, all of which are wrong for a count.
-      if (is_null) {
-        out.reset();
-      } else if (!scalar.unsigned_value) {
-        reject(slot_path(), "expected a non-negative integer", scalar.value);
-      } else {
-        out = scalar.unsigned_value;
-      }
-    };
-    const auto page_number = [&](std::optional<int>& out, std::uint64_t minimum) {
-      if (is_null) return out.reset();
-      if (!scalar.unsigned_value || *scalar.unsigned_value < minimum ||
-          *scalar.unsigned_value > static_cast<std::uint64_t>(INT_MAX)) {
-        reject(slot_path(), "expected an integer >= " + std::to_string(minimum) + " or null",
-               scalar.value);
-      }
-      out = static_cast<int>(*scalar.unsigned_value);
-    };
-    switch (top.role) {
-      case Role::item:
-        if (key == "type") optional_text(item_.type);
-        break;
-      case Role::attributes:
-        if (key == "breakdown-id") optional_text(item_.breakdown_id);
-        if (key == "breakdown-name") optional_text(item_.breakdown_name);
-        if (key == "date") optional_text(item_.date);
-        if (key == "runs-count") count(item_.runs_count);
-        if (key == "runs-seconds") count(item_.runs_seconds);
-        break;
-      case Role::account_data:
-        if (key == "type") optional_text(item_.account_type);
-        if (key == "id") optional_text(item_.account_id);
-        break;
-      case Role::pagination:
-        if (key == "next-page") page_number(page_.next_page, 1);
-        if (key == "total-pages") page_number(page_.total_pages, 0);
-        break;
-      default:
-        break;  // not part of the shape
-    }
+    if (const auto field = field_at_slot()) store(*field, scalar);
     return true;
   }
 
