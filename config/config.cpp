@@ -4,16 +4,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cstdint>
-#include <cstdio>
 #include <functional>
 #include <initializer_list>
 #include <limits>
-#include <memory>
 #include <set>
-#include <system_error>
 
 #include "config/dsn.h"
 #include "config/duration.h"

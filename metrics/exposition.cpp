@@ -86,8 +86,9 @@ class TextSink final : public FamilySink {
   explicit TextSink(std::string& out) : out_(out) { families_.resize(1); }
 
   void write(prometheus::MetricFamily batch, bool first) override {
-    if (first)
+    if (first) {
       header_ = serialise(prometheus::MetricFamily{batch.name, batch.help, batch.type, {}});
+    }
     families_.front() = std::move(batch);
     std::string_view text = serialise_families();
     if (!first) {

@@ -7,12 +7,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
-#include <system_error>
 #include <variant>
 
 #include "config/config.h"    // ConfigError

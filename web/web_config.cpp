@@ -4,16 +4,12 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
-#include <memory>
 #include <set>
 #include <stdexcept>
 #include <string_view>
-#include <system_error>
 #include <variant>
 
 #include "config/config.h"    // ConfigError
