@@ -61,6 +61,24 @@ bg_wait "$PYTHON" "$BENCH_DIR/gen_pg_large.py" expected --workspaces "$WORKSPACE
   >"$WORK/expected.json"
 log "loaded $(psql_db scalr -c 'SELECT count(*) FROM scalr_runs') runs in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
 
+# launch SIDE NAME PORT TIMEOUT CMD...: starts CMD in the background (output in $WORK/SIDE.log),
+# waits for its first complete /metrics on PORT and records the seconds from launch in
+# $WORK/SIDE.vals. SIDE is ours or sqlx (how perf_lib.py tells their expositions apart); the pid is
+# left in LAUNCHED_PID.
+launch() {
+  local side=$1 name=$2 port=$3 timeout=$4 start
+  shift 4
+  log "starting $name"
+  start=$(date +%s.%N)
+  "$@" >"$WORK/$side.log" 2>&1 &
+  LAUNCHED_PID=$!
+  track "$LAUNCHED_PID"
+  bg_wait "$PYTHON" "$BENCH_DIR/perf_lib.py" complete "http://127.0.0.1:$port/metrics" "$side" \
+    "$WORK/expected.json" "$start" "$timeout" "$LAUNCHED_PID" >"$WORK/$side.ttfc" ||
+    die "$name: no complete metrics; log: $(tail -5 "$WORK/$side.log")"
+  echo "ttfc_s=$(cat "$WORK/$side.ttfc")" >>"$WORK/$side.vals"
+}
+
 # ---- scalr-usage-exporter -----------------------------------------------------------------------
 OURS_PORT=$(free_port)
 cat >"$WORK/ours.yml" <<EOF
@@ -73,31 +91,18 @@ postgres:
 poll:
   interval: 1h   # one poll at start; the benchmark measures serving, not polling
 EOF
-log "starting scalr-usage-exporter"
-start=$(date +%s.%N)
-"$BIN" --config.file="$WORK/ours.yml" >"$WORK/ours.log" 2>&1 &
-OURS_PID=$!
-track "$OURS_PID"
-bg_wait "$PYTHON" "$BENCH_DIR/perf_lib.py" complete "http://127.0.0.1:$OURS_PORT/metrics" ours \
-  "$WORK/expected.json" "$start" 120 "$OURS_PID" >"$WORK/ours.ttfc" ||
-  die "scalr-usage-exporter: no complete metrics; log: $(tail -5 "$WORK/ours.log")"
-echo "ttfc_s=$(cat "$WORK/ours.ttfc")" >>"$WORK/ours.vals"
+launch ours scalr-usage-exporter "$OURS_PORT" 120 "$BIN" --config.file="$WORK/ours.yml"
+OURS_PID=$LAUNCHED_PID
 
 # ---- sql_exporter ---------------------------------------------------------------------------------
 SQLX_PORT=$(free_port)
 sed -e "s#@CONNECTION@#postgres://exporter@127.0.0.1:$PG_PORT/scalr?sslmode=disable#" \
   -e "s#@INTERVAL@#1h#" "$BENCH_DIR/sql-exporter/sql-exporter.yml" >"$WORK/sqlx.yml"
-log "starting prometheus-sql-exporter"
-start=$(date +%s.%N)
 # Its environment as the Debian unit gives it (/etc/default/prometheus-sql-exporter), minus PGHOST.
-env GOGC=40 GOMAXPROCS=4 LOGLEVEL=warn /usr/bin/prometheus-sql-exporter -config.file="$WORK/sqlx.yml" \
-  -web.listen-address="127.0.0.1:$SQLX_PORT" >"$WORK/sqlx.log" 2>&1 &
-SQLX_PID=$!
-track "$SQLX_PID"
-bg_wait "$PYTHON" "$BENCH_DIR/perf_lib.py" complete "http://127.0.0.1:$SQLX_PORT/metrics" sqlx \
-  "$WORK/expected.json" "$start" 180 "$SQLX_PID" >"$WORK/sqlx.ttfc" ||
-  die "sql_exporter: no complete metrics; log: $(tail -5 "$WORK/sqlx.log")"
-echo "ttfc_s=$(cat "$WORK/sqlx.ttfc")" >>"$WORK/sqlx.vals"
+launch sqlx sql_exporter "$SQLX_PORT" 180 env GOGC=40 GOMAXPROCS=4 LOGLEVEL=warn \
+  /usr/bin/prometheus-sql-exporter -config.file="$WORK/sqlx.yml" \
+  -web.listen-address="127.0.0.1:$SQLX_PORT"
+SQLX_PID=$LAUNCHED_PID
 
 # ---- same numbers? ----------------------------------------------------------------------------------
 curl -fsS -o "$WORK/ours.metrics" "http://127.0.0.1:$OURS_PORT/metrics"
