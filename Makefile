@@ -21,7 +21,7 @@ test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 unit: build
-	$(BUILD_DIR)/tests/unit_tests
+	$(BUILD_DIR)/tests/unit_tests && $(BUILD_DIR)/tests/report_unit_tests
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

@@ -239,7 +239,7 @@ Snapshot snapshot_of(const std::vector<AccountUsage>& usage) {
     state.up = true;
     state.last_success_unix_seconds = 1'795'700'000.0;
     state.last_poll_duration_seconds = 1.25;
-    snapshot.poll_errors[{account.account_id, "timeout"}] = 2;
+    snapshot.poll_errors[{account.account_id, ErrorReason::timeout}] = 2;
   }
   snapshot.api_requests = {{200, 12'345}, {429, 3}, {503, 1}};
   return snapshot;

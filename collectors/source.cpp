@@ -1,36 +1,8 @@
 #include "collectors/source.h"
 
-namespace scalr_usage {
+#include "config/error.h"
 
-std::string_view to_string(ErrorReason reason) {
-  switch (reason) {
-    case ErrorReason::unauthorized:
-      return "unauthorized";
-    case ErrorReason::forbidden:
-      return "forbidden";
-    case ErrorReason::not_found:
-      return "not_found";
-    case ErrorReason::rate_limited:
-      return "rate_limited";
-    case ErrorReason::server_error:
-      return "server_error";
-    case ErrorReason::client_error:
-      return "client_error";
-    case ErrorReason::timeout:
-      return "timeout";
-    case ErrorReason::connection:
-      return "connection";
-    case ErrorReason::bad_response:
-      return "bad_response";
-    case ErrorReason::too_large:
-      return "too_large";
-    case ErrorReason::database:
-      return "database";
-    case ErrorReason::cancelled:
-      return "cancelled";
-  }
-  return "unknown";
-}
+namespace scalr_usage {
 
 void check_label_length(std::string_view value, std::size_t max_length, std::string_view field,
                         std::string_view key) {
@@ -39,6 +11,19 @@ void check_label_length(std::string_view value, std::size_t max_length, std::str
                                                 std::to_string(value.size()) +
                                                 " bytes, longer than " + std::string(key) + " (" +
                                                 std::to_string(max_length) + ")");
+}
+
+void check_configured_label_lengths(std::string_view section,
+                                    const std::vector<std::string>& accounts,
+                                    std::size_t max_label_length) {
+  for (std::size_t i = 0; i < accounts.size(); ++i) {
+    if (accounts[i].size() > max_label_length) {
+      fail_config(std::string(section) + ".accounts[" + std::to_string(i) + "]",
+                  std::to_string(accounts[i].size()) + " bytes, longer than " +
+                      std::string(section) + ".max_label_length (" +
+                      std::to_string(max_label_length) + ")");
+    }
+  }
 }
 
 }  // namespace scalr_usage

@@ -3,7 +3,6 @@
 // Error boundary: sources throw SourceError; the poller (daemon/poller.cpp) and the report runner
 // catch it per account, count it under its reason and keep the last good values.
 
-#include <array>
 #include <cstddef>
 #include <stdexcept>
 #include <stop_token>
@@ -11,34 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "model/error_reason.h"
 #include "model/usage.h"
 
 namespace scalr_usage {
-
-// A small fixed set, used as the `reason` label of scalr_exporter_poll_errors_total.
-enum class ErrorReason {
-  unauthorized,  // 401
-  forbidden,     // 403
-  not_found,     // 404 (also a token without accounts:billing)
-  rate_limited,  // 429 after retries
-  server_error,  // 5xx after retries
-  client_error,  // other 4xx
-  timeout,       // request or poll deadline exceeded
-  connection,    // DNS, refused, TLS, reset
-  bad_response,  // not the expected JSON:API shape, truncated, wrong content type
-  too_large,     // response or page count over the configured bounds
-  database,      // PostgreSQL source errors
-  cancelled,     // shutdown while polling; not counted as an error
-};
-
-std::string_view to_string(ErrorReason reason);
-
-// The reasons exported (at 0 from the start, so rate() and increase() work on the first error).
-inline constexpr std::array kCountedErrorReasons = {
-    ErrorReason::unauthorized, ErrorReason::forbidden,    ErrorReason::not_found,
-    ErrorReason::rate_limited, ErrorReason::server_error, ErrorReason::client_error,
-    ErrorReason::timeout,      ErrorReason::connection,   ErrorReason::bad_response,
-    ErrorReason::too_large,    ErrorReason::database};
 
 class SourceError : public std::runtime_error {
  public:
@@ -64,6 +39,25 @@ class RequestObserver {
   virtual void on_response(int http_status) = 0;
 };
 
+// Longest max_label_length a source accepts: past this a label is no longer a label but a
+// document.
+inline constexpr long long kMaxLabelLengthLimit = 1 << 20;
+
+// A configured account id becomes the account_id label, so it obeys the section's bound too; the
+// message says how long it is rather than echoing kilobytes of it. Throws ConfigError
+// "<section>.accounts[<i>]: ...".
+void check_configured_label_lengths(std::string_view section,
+                                    const std::vector<std::string>& accounts,
+                                    std::size_t max_label_length);
+
+// A source's configuration cannot work, found by its start-up check (a custom query with a
+// syntax error or without the required columns). what() is one line starting with the key at
+// fault ("postgres.query: ..."); the daemon presents it like a configuration error.
+class SourceSetupError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class UsageSource {
  public:
   virtual ~UsageSource() = default;
@@ -75,6 +69,12 @@ class UsageSource {
   // them from the start, so when accounts() fails (a database down since start) each still shows
   // scalr_up 0 and counts the error. Empty when the source discovers its accounts.
   virtual std::vector<std::string> configured_accounts() const { return {}; }
+
+  // The start-up check of the daemon and --check-config: finds a configuration that cannot work
+  // before the first poll does. Throws SourceSetupError for such a configuration, SourceError when
+  // the source cannot be asked yet (which is no configuration error). Most sources have nothing
+  // to check.
+  virtual void check_setup(std::stop_token /*stop*/) {}
 
   // All usage of one account for the period, complete or not at all. Throws SourceError;
   // throws SourceError(cancelled) promptly once stop is requested.

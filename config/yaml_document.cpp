@@ -75,15 +75,6 @@ YAML::Node load_single_yaml_document(const std::string& yaml_text) {
   return YAML::Node(YAML::NodeType::Null);
 }
 
-bool is_control(char c) {
-  const auto byte = static_cast<unsigned char>(c);
-  return byte < 0x20 || byte == 0x7f;
-}
-
-bool has_control(std::string_view text) {
-  return std::any_of(text.begin(), text.end(), is_control);
-}
-
 std::string_view node_kind(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Sequence:

@@ -5,10 +5,11 @@
 #include <functional>
 #include <string_view>
 
-#include "config/config.h"
+#include "config/address.h"  // validate_listen_address
 #include "config/duration.h"
 #include "reports/render.h"         // kReportFormats
 #include "reports/report_runner.h"  // parse_report_period
+#include "web/listener_config.h"    // the default web.listen_address
 
 namespace scalr_usage {
 

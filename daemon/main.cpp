@@ -16,12 +16,11 @@
 #include <thread>
 #include <vector>
 
-#include "collectors/postgres/postgres_source.h"
+#include "collectors/registry/registry.h"
 #include "collectors/scalr_api/http_transport.h"
-#include "config/config.h"
-#include "config/dsn.h"
 #include "config/duration.h"
 #include "daemon/cli.h"
+#include "daemon/config_file.h"
 #include "daemon/notify.h"
 #include "daemon/poller.h"
 #include "daemon/report_command.h"
@@ -41,12 +40,6 @@ constexpr int kExitUsage = 2;
 constexpr int kExitConfig = 1;
 // Well inside systemd's default TimeoutStartSec (90 s).
 constexpr std::chrono::seconds kLongestWaitForReady{60};
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
-  return out;
-}
 
 // Signals are taken synchronously by the main thread with sigwait, so no handler runs inside a
 // library call and the other threads never see them.
@@ -89,29 +82,15 @@ int report_command(const CliOptions& options, const Config& config) {
 }
 
 void log_start(const Config& config) {
+  const std::vector<std::pair<std::string, std::string>> source_fields =
+      source_log_fields(config.source);
+  std::vector<log::Field> fields = {{"version", build::kVersion},
+                                    {"revision", build::kRevision},
+                                    {"source", source_name(config.source)}};
+  for (const auto& [key, value] : source_fields) fields.emplace_back(key, value);
   const std::string interval = format_duration(config.poll.interval);
-  if (config.postgres) {
-    const PostgresConfig& postgres = *config.postgres;
-    log::info("starting scalr-usage-exporter",
-              {{"version", build::kVersion},
-               {"revision", build::kRevision},
-               {"source", config.source},
-               {"dsn", redact_dsn(postgres.dsn.reveal())},
-               {"dsn_origin", postgres.dsn_origin},
-               {"accounts", postgres.accounts.empty() ? "all" : join(postgres.accounts)},
-               {"query", postgres.query.empty() ? "default" : "custom"},
-               {"statement_timeout", format_duration(postgres.statement_timeout)},
-               {"poll_interval", interval}});
-    return;
-  }
-  const ScalrTarget& target = config.scalr_targets.at(0);
-  log::info("starting scalr-usage-exporter", {{"version", build::kVersion},
-                                              {"revision", build::kRevision},
-                                              {"source", config.source},
-                                              {"url", target.url},
-                                              {"accounts", join(target.accounts)},
-                                              {"token", target.token_origin},
-                                              {"poll_interval", interval}});
+  fields.emplace_back("poll_interval", interval);
+  log::write(log::Level::info, "starting scalr-usage-exporter", fields);
 }
 
 double unix_now() {
@@ -180,7 +159,7 @@ std::unique_ptr<Workers> reload(const CliOptions& options, Config& running,
   workers.reset();  // stop the old threads first: sources and the state file are not shared
   try {
     workers = std::make_unique<Workers>(next, store);
-  } catch (const ConfigError& error) {
+  } catch (const SourceSetupError& error) {
     log::error("reload failed; restarting with the running configuration",
                {{"error", error.what()}});
     store.publish_config_status(
@@ -223,15 +202,20 @@ int run(const CliOptions& options) {
     }
   }
   if (options.command == CliOptions::Command::check_config) {
-    // The postgres source's query is part of the configuration, so it is checked too when the
-    // database answers; a database that does not is reported but is no configuration error.
-    if (config.postgres) {
+    // A source's setup (the postgres source's query) is part of the configuration, so it is
+    // checked too when the source answers; a source that does not is reported but is no
+    // configuration error.
+    if (const std::string_view key = setup_check_key(config.source); !key.empty()) {
       try {
-        PostgresSource source(*config.postgres);
-        if (const std::string unchecked = check_postgres_query(source); !unchecked.empty()) {
-          std::fprintf(stderr, "warning: postgres.query not checked: %s\n", unchecked.c_str());
+        struct NoObserver final : RequestObserver {
+          void on_response(int) override {}
+        } no_observer;
+        const std::unique_ptr<UsageSource> source = make_source(config.source, no_observer);
+        if (const std::string unchecked = check_source_setup(*source); !unchecked.empty()) {
+          std::fprintf(stderr, "warning: %s not checked: %s\n", std::string(key).c_str(),
+                       unchecked.c_str());
         }
-      } catch (const ConfigError& error) {
+      } catch (const SourceSetupError& error) {
         std::fprintf(stderr, "%s\n", error.what());
         return kExitConfig;
       }
@@ -253,7 +237,7 @@ int run(const CliOptions& options) {
   std::unique_ptr<Workers> workers;
   try {
     workers = std::make_unique<Workers>(config, store);
-  } catch (const ConfigError& error) {
+  } catch (const SourceSetupError& error) {
     // The postgres source's startup check found the query unusable: fail before listening.
     log::error("invalid configuration", {{"file", options.config_file}, {"error", error.what()}});
     return kExitConfig;

@@ -121,13 +121,13 @@ void Poller::record_source_state(bool up, const SourceError* error) {
 void Poller::record_success(const std::string& account_id, AccountUsage usage,
                             double duration_seconds) {
   AccountState& state = working_.accounts[account_id];
-  const bool recovered = !state.up && !state.last_error_reason.empty();
+  const bool recovered = !state.up && state.last_error_reason.has_value();
   const bool first = !state.usage;
   const std::string runs = std::to_string(usage.total.runs);
   const std::string workspaces = std::to_string(usage.workspaces.size());
   state.usage = std::make_shared<const AccountUsage>(std::move(usage));
   state.up = true;
-  state.last_error_reason.clear();
+  state.last_error_reason.reset();
   state.last_success_unix_seconds = unix_seconds(options_.now());
   state.last_poll_duration_seconds = duration_seconds;
   const std::string duration = std::to_string(duration_seconds);
@@ -146,7 +146,7 @@ void Poller::record_success(const std::string& account_id, AccountUsage usage,
 void Poller::record_failure(const std::string& account_id, const SourceError& error,
                             double duration_seconds) {
   AccountState& state = working_.accounts[account_id];
-  const std::string reason{to_string(error.reason())};
+  const ErrorReason reason = error.reason();
   ++working_.poll_errors[{account_id, reason}];
   // Logged at error level once per change of state; repeats of the same failure go to debug so a
   // long outage does not flood the journal.
@@ -155,7 +155,7 @@ void Poller::record_failure(const std::string& account_id, const SourceError& er
   state.last_error_reason = reason;
   state.last_poll_duration_seconds = duration_seconds;
   const log::Fields fields{{"account", account_id},
-                           {"reason", reason},
+                           {"reason", to_string(reason)},
                            {"error", error.what()},
                            {"serving", state.usage ? "last good values" : "no values yet"}};
   if (changed) {

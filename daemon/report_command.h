@@ -9,8 +9,8 @@
 #include <stop_token>
 
 #include "collectors/source.h"
-#include "config/config.h"
 #include "daemon/cli.h"
+#include "daemon/config_file.h"
 
 namespace scalr_usage {
 

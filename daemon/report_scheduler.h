@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "collectors/source.h"
-#include "config/config.h"
 #include "metrics/snapshot_store.h"
+#include "reports/config.h"
 #include "reports/schedule_state.h"
 
 namespace scalr_usage {

@@ -2,16 +2,15 @@
 
 #include <algorithm>
 
-#include "collectors/postgres/postgres_source.h"
-#include "collectors/scalr_api/scalr_api_source.h"
+#include "collectors/registry/registry.h"
 #include "daemon/notify.h"
 #include "util/log.h"
 
 namespace scalr_usage {
 
-std::string check_postgres_query(PostgresSource& source) {
+std::string check_source_setup(UsageSource& source) {
   try {
-    source.check_query({});
+    source.check_setup({});
     return "";
   } catch (const SourceError& error) {
     return error.what();
@@ -20,20 +19,11 @@ std::string check_postgres_query(PostgresSource& source) {
 
 namespace {
 
-// How long one poll cycle may legitimately run before the watchdog calls the loop stuck: every
-// request of every account timing out on every attempt, with the longest backoffs, is far below
-// this for sane configs, and a floor keeps small configs from tripping on a slow database.
+// How long one poll cycle may legitimately run before the watchdog calls the loop stuck: the
+// source's own worst case, with a floor that keeps small configs from tripping on a slow database.
 std::chrono::steady_clock::duration max_poll_duration(const Config& config) {
-  using namespace std::chrono;
-  milliseconds worst = minutes{15};
-  if (!config.scalr_targets.empty()) {
-    const ScalrTarget& target = config.scalr_targets.front();
-    const auto per_request =
-        (target.timeout + target.retry.max_backoff) * target.retry.max_attempts;
-    worst = std::max(worst, per_request * 3 * static_cast<long>(target.accounts.size()) * 2);
-  }
-  if (config.postgres) worst = std::max(worst, config.postgres->statement_timeout * 4);
-  return worst;
+  return std::max<std::chrono::milliseconds>(std::chrono::minutes{15},
+                                             source_poll_budget(config.source));
 }
 
 std::string poll_summary(const Snapshot& snapshot) {
@@ -45,21 +35,17 @@ std::string poll_summary(const Snapshot& snapshot) {
 
 }  // namespace
 
-Poller::SourceFactory make_source_factory(const Config& config, bool check_query_at_start) {
-  if (config.postgres) {
-    return [postgres = *config.postgres,
-            check_query_at_start](RequestObserver&) -> std::unique_ptr<UsageSource> {
-      auto source = std::make_unique<PostgresSource>(postgres);
-      if (!check_query_at_start) return source;
-      if (const std::string unchecked = check_postgres_query(*source); !unchecked.empty()) {
-        log::warn("cannot check postgres.query at start; polling will keep trying",
-                  {{"error", unchecked}});
-      }
-      return source;
-    };
-  }
-  return [target = config.scalr_targets.at(0)](RequestObserver& observer) {
-    return std::make_unique<ScalrApiSource>(target, &observer);
+Poller::SourceFactory make_source_factory(const Config& config, bool check_at_start) {
+  return [source = config.source,
+          check_at_start](RequestObserver& observer) -> std::unique_ptr<UsageSource> {
+    auto made = make_source(source, observer);
+    if (!check_at_start || setup_check_key(source).empty()) return made;
+    if (const std::string unchecked = check_source_setup(*made); !unchecked.empty()) {
+      log::warn("cannot check " + std::string(setup_check_key(source)) +
+                    " at start; polling will keep trying",
+                {{"error", unchecked}});
+    }
+    return made;
   };
 }
 

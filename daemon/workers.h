@@ -8,8 +8,7 @@
 #include <memory>
 #include <thread>
 
-#include "collectors/postgres/postgres_source.h"
-#include "config/config.h"
+#include "daemon/config_file.h"
 #include "daemon/poller.h"
 #include "daemon/report_scheduler.h"
 #include "metrics/snapshot_store.h"
@@ -18,7 +17,7 @@ namespace scalr_usage {
 
 class Workers {
  public:
-  // Throws ConfigError when the source's start-up check finds the configuration unusable (a
+  // Throws SourceSetupError when the source's start-up check finds the configuration unusable (a
   // postgres.query that cannot work).
   Workers(const Config& config, SnapshotStore& store);
   ~Workers();  // stops both threads and joins them (sources cancel what they are doing)
@@ -36,14 +35,15 @@ class Workers {
   std::jthread report_thread_;
 };
 
-// The postgres source's query check, shared by the daemon's start and --check-config. A query that
-// cannot work is a configuration error (ConfigError propagates); a database that cannot be asked
-// yet is not: returns why the query could not be checked, empty when it was.
-std::string check_postgres_query(PostgresSource& source);
+// The source's start-up check (UsageSource::check_setup), shared by the daemon's start and
+// --check-config. A configuration that cannot work is an error (SourceSetupError propagates); a
+// source that cannot be asked yet is not: returns why it could not be checked, empty when it was
+// (or when the source has nothing to check).
+std::string check_source_setup(UsageSource& source);
 
 // The one way sources are made: the poller's, each report run's and the report command's are
-// separate instances (sources are not thread-safe). check_query_at_start: the postgres source
-// checks its query once, when the poller's source is made.
-Poller::SourceFactory make_source_factory(const Config& config, bool check_query_at_start);
+// separate instances (sources are not thread-safe). check_at_start: the poller's source is
+// checked once, when it is made.
+Poller::SourceFactory make_source_factory(const Config& config, bool check_at_start);
 
 }  // namespace scalr_usage

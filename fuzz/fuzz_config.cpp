@@ -22,7 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.h"
+#include "config/address.h"
+#include "daemon/config_file.h"
 #include "fuzz/fuzz_check.h"
 
 extern "C" std::FILE* __real_fopen(const char* path, const char* mode);
@@ -124,7 +125,8 @@ void check_error(const ConfigError& error, std::string_view input) {
 }
 
 void check_config(const Config& config) {
-  FUZZ_CHECK(config.source == "scalr_api" || config.source == "postgres", config.source);
+  const std::string source(scalr_usage::source_name(config.source));
+  FUZZ_CHECK(source == "scalr_api" || source == "postgres", source);
   scalr_usage::validate_listen_address(config.web.listen_address);  // throws: a crash
   FUZZ_CHECK(config.reports.output_dir.is_absolute(), config.reports.output_dir.string());
   FUZZ_CHECK(config.reports.keep >= 1, "keep below 1");
@@ -138,13 +140,14 @@ void check_config(const Config& config) {
       FUZZ_CHECK(config.reports.schedules[j].name != schedule.name, schedule.name);
     }
   }
-  if (config.source == "postgres") {
-    FUZZ_CHECK(config.postgres.has_value() && config.scalr_targets.empty(), "postgres source");
-    FUZZ_CHECK(!config.postgres->dsn.empty(), "empty DSN");
+  if (const auto* postgres = std::get_if<scalr_usage::PostgresConfig>(&config.source)) {
+    FUZZ_CHECK(source == "postgres", "postgres source");
+    FUZZ_CHECK(!postgres->dsn.empty(), "empty DSN");
     return;
   }
-  FUZZ_CHECK(config.scalr_targets.size() == 1 && !config.postgres, "scalr_api source");
-  const scalr_usage::ScalrTarget& target = config.scalr_targets.front();
+  const auto& targets = std::get<scalr_usage::ScalrApiConfig>(config.source).targets;
+  FUZZ_CHECK(targets.size() == 1 && source == "scalr_api", "scalr_api source");
+  const scalr_usage::ScalrTarget& target = targets.front();
   FUZZ_CHECK(!target.url.empty() && target.url.back() != '/', target.url);
   FUZZ_CHECK(!target.accounts.empty(), "no accounts");
   FUZZ_CHECK(!target.token.empty(), "empty token");
@@ -204,7 +207,9 @@ void check_sandbox() {
   g_parsing = true;
   const Config config = scalr_usage::parse_config(head + "/fuzz/token'}", Environment{});
   g_parsing = false;
-  FUZZ_CHECK(config.scalr_targets.at(0).token.reveal() == kFileToken, "sandbox token not read");
+  FUZZ_CHECK(std::get<scalr_usage::ScalrApiConfig>(config.source).targets.at(0).token.reveal() ==
+                 kFileToken,
+             "sandbox token not read");
   bool refused = false;
   try {
     g_parsing = true;

@@ -6,8 +6,8 @@
 #include <map>
 #include <utility>
 
-#include "collectors/source.h"
 #include "metrics/names.h"
+#include "model/error_reason.h"
 
 namespace scalr_usage {
 
@@ -191,9 +191,8 @@ void write_metrics(const Snapshot& snapshot, const BuildInfo& build, const Repor
   out.begin(kPollErrors, "Failed polls of an account since start, by reason.", MetricType::Counter);
   for (const auto& [account_id, state] : snapshot.accounts) {
     for (const ErrorReason reason : kCountedErrorReasons) {
-      const std::string reason_name{to_string(reason)};
-      const auto it = snapshot.poll_errors.find({account_id, reason_name});
-      out.sample({{"account_id", account_id}, {"reason", reason_name}},
+      const auto it = snapshot.poll_errors.find({account_id, reason});
+      out.sample({{"account_id", account_id}, {"reason", std::string(to_string(reason))}},
                  it == snapshot.poll_errors.end() ? 0.0 : static_cast<double>(it->second));
     }
   }

@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "model/error_reason.h"
 #include "model/usage.h"
 
 namespace scalr_usage {
@@ -20,7 +21,7 @@ struct AccountState {
   bool up = false;  // the last poll of this account succeeded
   std::optional<double> last_success_unix_seconds;
   std::optional<double> last_poll_duration_seconds;
-  std::string last_error_reason;  // empty while up
+  std::optional<ErrorReason> last_error_reason;  // unset while up
 };
 
 struct Snapshot {
@@ -31,7 +32,7 @@ struct Snapshot {
   std::optional<bool> source_up;
   std::map<std::string, AccountState> accounts;  // by account id
   // Monotonic since start: (account id, reason) -> count, and HTTP status code -> count.
-  std::map<std::pair<std::string, std::string>, std::uint64_t> poll_errors;
+  std::map<std::pair<std::string, ErrorReason>, std::uint64_t> poll_errors;
   std::map<int, std::uint64_t> api_requests;
 };
 

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "config/duration.h"  // quote_for_message
+#include "util/text.h"
 
 namespace scalr_usage {
 
@@ -54,14 +54,6 @@ constexpr std::array<Macro, 7> kMacros = {{
 // absurd inputs (e.g. the largest sys_seconds) away from integer overflow.
 constexpr year kFirstSupportedYear{1900};
 constexpr year kLastSupportedYear{9000};
-
-bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
 
 std::string upper(std::string_view text) {
   std::string out(text);

@@ -142,7 +142,7 @@ void init(Level level, Format format) {
 bool enabled(Level level) { return spdlog::default_logger_raw()->should_log(to_spdlog(level)); }
 
 std::string render(Format format, Level level, std::chrono::system_clock::time_point when,
-                   std::string_view message, Fields fields) {
+                   std::string_view message, FieldSpan fields) {
   if (format == Format::json) {
     nlohmann::ordered_json line;
     line["ts"] = timestamp(when);
@@ -162,7 +162,7 @@ std::string render(Format format, Level level, std::chrono::system_clock::time_p
   return out;
 }
 
-void write(Level level, std::string_view message, Fields fields) {
+void write(Level level, std::string_view message, FieldSpan fields) {
   auto* logger = spdlog::default_logger_raw();
   if (!logger->should_log(to_spdlog(level))) return;
   logger->log(

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +16,8 @@ enum class Format { logfmt, json };
 
 using Field = std::pair<std::string_view, std::string_view>;
 using Fields = std::initializer_list<Field>;
+// Fields built at run time (a source's own start-up fields).
+using FieldSpan = std::span<const Field>;
 
 // Throws std::invalid_argument for an unknown name.
 Level parse_level(std::string_view name);
@@ -26,9 +29,16 @@ bool enabled(Level level);
 
 // One rendered line, without the trailing newline. Pure, for tests.
 std::string render(Format format, Level level, std::chrono::system_clock::time_point when,
-                   std::string_view message, Fields fields);
+                   std::string_view message, FieldSpan fields);
+inline std::string render(Format format, Level level, std::chrono::system_clock::time_point when,
+                          std::string_view message, Fields fields) {
+  return render(format, level, when, message, FieldSpan(fields.begin(), fields.size()));
+}
 
-void write(Level level, std::string_view message, Fields fields = {});
+void write(Level level, std::string_view message, FieldSpan fields);
+inline void write(Level level, std::string_view message, Fields fields = {}) {
+  write(level, message, FieldSpan(fields.begin(), fields.size()));
+}
 inline void debug(std::string_view m, Fields f = {}) { write(Level::debug, m, f); }
 inline void info(std::string_view m, Fields f = {}) { write(Level::info, m, f); }
 inline void warn(std::string_view m, Fields f = {}) { write(Level::warn, m, f); }

@@ -12,8 +12,8 @@
 #include <stdexcept>
 #include <variant>
 
-#include "config/config.h"    // ConfigError
 #include "config/duration.h"  // quote_for_message
+#include "config/error.h"
 #include "util/read_file.h"
 
 // CivetWeb 1.15 as Debian 12 packages it loads OpenSSL with dlopen("libcrypto.so") and

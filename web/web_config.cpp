@@ -12,8 +12,9 @@
 #include <string_view>
 #include <variant>
 
-#include "config/config.h"    // ConfigError
 #include "config/duration.h"  // quote_for_message
+#include "config/error.h"
+#include "config/node.h"
 #include "config/yaml_document.h"
 #include "util/read_file.h"
 #include "web/tls.h"
@@ -37,108 +38,13 @@ std::string shown(const std::string& path) {
   return has_control(path) || path.find('"') != std::string::npos ? quote_for_message(path) : path;
 }
 
-class Node;
-
-struct Field {
-  std::string_view key;
-  std::function<void(const Node&)> apply;
-};
-
-// A YAML node with the key path that led to it, so every error names the key.
-class Node {
- public:
-  Node(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {}
-
-  const std::string& path() const { return path_; }
-  bool is_null() const { return node_.IsNull(); }
-  std::size_t size() const { return node_.size(); }
-
-  [[noreturn]] void fail(std::string_view message) const {
-    const YAML::Mark mark = node_.Mark();
-    std::string text(message);
-    if (!mark.is_null()) text += " (line " + std::to_string(mark.line + 1) + ")";
-    scalr_usage::fail(path_, text);
-  }
-
-  [[noreturn]] void fail_type(std::string_view wanted) const {
-    fail("want " + std::string(wanted) + ", got " + std::string(node_kind(node_)));
-  }
-
-  std::string text(std::string_view wanted) const {
-    if (!node_.IsScalar()) fail_type(wanted);
-    if (has_control(node_.Scalar())) fail("want " + std::string(wanted) + " on a single line");
-    return node_.Scalar();
-  }
-
-  // YAML 1.2 core booleans only: "yes" or "on" are not true here, as they are not in Go's YAML.
-  bool boolean() const {
-    const std::string value = text("true or false");
-    if (value == "true" || value == "True" || value == "TRUE") return true;
-    if (value == "false" || value == "False" || value == "FALSE") return false;
-    fail("want true or false, got " + quote_for_message(value));
-  }
-
-  std::vector<Node> items(std::string_view wanted) const {
-    std::vector<Node> items;
-    if (node_.IsNull()) return items;
-    if (!node_.IsSequence()) fail_type(wanted);
-    for (std::size_t index = 0; index < node_.size(); ++index) {
-      items.emplace_back(node_[index], path_ + "[" + std::to_string(index) + "]");
-    }
-    return items;
-  }
-
-  // A mapping whose keys are data (user names, header names): each key once, in file order.
-  void entries(std::string_view wanted,
-               const std::function<void(const std::string&, const Node&)>& apply) const {
-    if (node_.IsNull()) return;
-    if (!node_.IsMap()) fail_type(wanted);
-    std::set<std::string> seen;
-    for (const auto& entry : node_) {
-      const std::string key = Node(entry.first, path_).text("a plain key");
-      const Node key_at(entry.first, child_path(key));
-      if (!seen.insert(key).second) key_at.fail("duplicate key");
-      apply(key, Node(entry.second, key_at.path()));
-    }
-  }
-
-  // A mapping of known keys; an unknown key is an error naming it.
-  void walk(std::initializer_list<Field> fields) const {
-    entries("a mapping of keys", [&](const std::string& key, const Node& value) {
-      const auto field = std::find_if(fields.begin(), fields.end(),
-                                      [&](const Field& known) { return known.key == key; });
-      if (field == fields.end()) value.fail(unknown_key_message(key, fields));
-      field->apply(value);
-    });
-  }
-
- private:
-  std::string child_path(std::string_view key) const {
-    const bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-             c == '_' || c == '-';
-    });
-    const std::string segment = plain ? std::string(key) : quote_for_message(key);
-    return path_.empty() ? segment : path_ + "." + segment;
-  }
-
-  static std::string unknown_key_message(std::string_view key,
-                                         std::initializer_list<Field> fields) {
-    std::vector<std::string_view> known;
-    for (const Field& field : fields) known.push_back(field.key);
-    return scalr_usage::unknown_key_message(key, known);
-  }
-
-  YAML::Node node_;
-  std::string path_;
-};
-
 // A key of the exporter-toolkit's format this exporter cannot honour: refused, never ignored.
-Field unsupported(std::string_view key, std::string_view why) {
-  return {key, [why](const Node& value) { value.fail("not supported: " + std::string(why)); }};
+ConfigField unsupported(std::string_view key, std::string_view why) {
+  return {key,
+          [why](const ConfigNode& value) { value.fail("not supported: " + std::string(why)); }};
 }
 
-TlsVersion tls_version(const Node& value) {
+TlsVersion tls_version(const ConfigNode& value) {
   const std::string text = value.text("TLS12 or TLS13");
   if (text == "TLS12") return TlsVersion::tls12;
   if (text == "TLS13") return TlsVersion::tls13;
@@ -148,7 +54,7 @@ TlsVersion tls_version(const Node& value) {
   value.fail("want TLS12 or TLS13, got " + quote_for_message(text));
 }
 
-ClientAuth client_auth(const Node& value) {
+ClientAuth client_auth(const ConfigNode& value) {
   const std::string text = value.text("a client_auth_type");
   if (text == "NoClientCert") return ClientAuth::none;
   if (text == "VerifyClientCertIfGiven") return ClientAuth::verify_if_given;
@@ -162,7 +68,7 @@ ClientAuth client_auth(const Node& value) {
              quote_for_message(text));
 }
 
-std::string file_path(const Node& value, const std::string& base_dir) {
+std::string file_path(const ConfigNode& value, const std::string& base_dir) {
   const std::string path = value.text("a file path");
   if (path.empty()) value.fail("want a file path, got \"\"");
   if (base_dir.empty() || std::filesystem::path(path).is_absolute()) return path;
@@ -179,31 +85,32 @@ struct TlsKeys {
   bool cert = false, key = false, ca = false, ciphers = false;
 };
 
-TlsKeys parse_tls(const Node& section, const std::string& base_dir) {
+TlsKeys parse_tls(const ConfigNode& section, const std::string& base_dir) {
   TlsKeys tls;
   TlsServerConfig& config = tls.config;
   section.walk({
       {"cert_file",
-       [&](const Node& v) {
+       [&](const ConfigNode& v) {
          config.cert_file = file_path(v, base_dir);
          tls.cert = true;
        }},
       {"key_file",
-       [&](const Node& v) {
+       [&](const ConfigNode& v) {
          config.key_file = file_path(v, base_dir);
          tls.key = true;
        }},
-      {"client_auth_type", [&](const Node& v) { config.client_auth = client_auth(v); }},
+      {"client_auth_type", [&](const ConfigNode& v) { config.client_auth = client_auth(v); }},
       {"client_ca_file",
-       [&](const Node& v) {
+       [&](const ConfigNode& v) {
          config.client_ca_file = file_path(v, base_dir);
          tls.ca = true;
        }},
-      {"min_version", [&](const Node& v) { config.min_version = tls_version(v); }},
-      {"max_version", [&](const Node& v) { config.max_version = tls_version(v); }},
+      {"min_version", [&](const ConfigNode& v) { config.min_version = tls_version(v); }},
+      {"max_version", [&](const ConfigNode& v) { config.max_version = tls_version(v); }},
       {"cipher_suites",
-       [&](const Node& v) {
-         for (const Node& item : v.items("a list of cipher suite names")) {
+       [&](const ConfigNode& v) {
+         for (const ConfigNode& item :
+              v.items("a list of cipher suite names", EmptyList::or_null)) {
            std::string name;
            try {
              name = openssl_cipher_name(item.text("a cipher suite name"));
@@ -215,10 +122,10 @@ TlsKeys parse_tls(const Node& section, const std::string& base_dir) {
          }
        }},
       {"prefer_server_cipher_suites",
-       [&](const Node& v) { config.prefer_server_cipher_suites = v.boolean(); }},
+       [&](const ConfigNode& v) { config.prefer_server_cipher_suites = v.boolean(); }},
       {"curve_preferences",
-       [&](const Node& v) {
-         for (const Node& item : v.items("a list of curve names")) {
+       [&](const ConfigNode& v) {
+         for (const ConfigNode& item : v.items("a list of curve names", EmptyList::or_null)) {
            std::string name;
            try {
              name = openssl_group_name(item.text("a curve name"));
@@ -284,7 +191,7 @@ std::optional<TlsServerConfig> checked_tls(const TlsKeys& tls) {
 }
 
 // The toolkit's list: only these headers, and for two of them only these values.
-void add_header(WebConfigFile& file, const std::string& name, const Node& value) {
+void add_header(WebConfigFile& file, const std::string& name, const ConfigNode& value) {
   static const std::array<std::pair<std::string_view, std::vector<std::string_view>>, 5> kAllowed{{
       {"Strict-Transport-Security", {}},
       {"X-Content-Type-Options", {"nosniff"}},
@@ -312,7 +219,7 @@ void add_header(WebConfigFile& file, const std::string& name, const Node& value)
   file.headers.emplace_back(name, text);
 }
 
-void add_user(WebConfigFile& file, const std::string& user, const Node& value) {
+void add_user(WebConfigFile& file, const std::string& user, const ConfigNode& value) {
   if (user.empty()) value.fail("empty user name");
   if (user.find(':') != std::string::npos) {
     value.fail("a user name cannot contain \":\" (basic authentication splits on the first one)");
@@ -370,16 +277,16 @@ bool is_bcrypt_hash(const std::string& hash) {
 }
 
 WebConfigFile parse_web_config(const std::string& yaml_text, const std::string& base_dir) {
-  const Node root(load_document(yaml_text), "");
+  const ConfigNode root = ConfigNode::root(load_document(yaml_text), kFlag);
   WebConfigFile file;
   TlsKeys tls;
   root.walk({
-      {"tls_server_config", [&](const Node& section) { tls = parse_tls(section, base_dir); }},
+      {"tls_server_config", [&](const ConfigNode& section) { tls = parse_tls(section, base_dir); }},
       {"http_server_config",
-       [&](const Node& section) {
+       [&](const ConfigNode& section) {
          section.walk({
              {"http2",
-              [&](const Node& v) {
+              [&](const ConfigNode& v) {
                 if (v.boolean()) {
                   v.fail(
                       "not supported: the server speaks HTTP/1.1 only (remove the key or set "
@@ -387,19 +294,20 @@ WebConfigFile parse_web_config(const std::string& yaml_text, const std::string& 
                 }
               }},
              {"headers",
-              [&](const Node& headers) {
+              [&](const ConfigNode& headers) {
                 headers.entries("a mapping of header names to values",
-                                [&](const std::string& name, const Node& value) {
+                                [&](const std::string& name, const ConfigNode& value) {
                                   add_header(file, name, value);
                                 });
               }},
          });
        }},
       {"basic_auth_users",
-       [&](const Node& users) {
-         users.entries(
-             "a mapping of user names to bcrypt hashes",
-             [&](const std::string& user, const Node& value) { add_user(file, user, value); });
+       [&](const ConfigNode& users) {
+         users.entries("a mapping of user names to bcrypt hashes",
+                       [&](const std::string& user, const ConfigNode& value) {
+                         add_user(file, user, value);
+                       });
        }},
       unsupported("rate_limit", "put a reverse proxy in front to limit request rates"),
   });

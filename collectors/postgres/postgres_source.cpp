@@ -244,7 +244,7 @@ auto PostgresSource::transact(std::stop_token stop, Work work) {
       return result;
     } catch (const SourceError&) {
       throw;
-    } catch (const ConfigError&) {
+    } catch (const SourceSetupError&) {
       throw;
     } catch (const pqxx::broken_connection& error) {
       drop_connection();
@@ -292,9 +292,9 @@ void PostgresSource::check_query(std::stop_token stop) {
             "; load etc/postgres/schema.sql and grant SELECT on scalr_runs, or set "
             "postgres.query";
       }
-      throw ConfigError(message);
+      throw SourceSetupError(message);
     }
-    check_columns(result, [](std::string message) { return ConfigError(std::move(message)); });
+    check_columns(result, [](std::string message) { return SourceSetupError(std::move(message)); });
     return true;
   });
 }

@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "collectors/postgres/config.h"
+#include "collectors/postgres/dsn.h"
 #include "collectors/source.h"
-#include "config/config.h"
-#include "config/dsn.h"
 #include "model/aggregate.h"
 
 namespace pqxx {
@@ -58,11 +58,12 @@ class PostgresSource final : public UsageSource {
   AccountUsage fetch(const std::string& account_id, const Period& period,
                      std::stop_token stop) override;
 
-  // The startup check: runs the query with LIMIT 0 and checks its columns. Throws ConfigError
+  // The startup check: runs the query with LIMIT 0 and checks its columns. Throws SourceSetupError
   // ("postgres.query: ...") when the query itself is wrong: required columns missing, or an SQL
   // error of class 42 (syntax error, unknown table, column or function, missing privilege).
   // Throws SourceError when the database cannot be asked (down, refused login, timeout).
   void check_query(std::stop_token stop);
+  void check_setup(std::stop_token stop) override { check_query(stop); }
 
  private:
   struct Connection;

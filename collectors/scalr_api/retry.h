@@ -7,9 +7,14 @@
 #include <string_view>
 
 #include "collectors/source.h"
-#include "config/config.h"
 
 namespace scalr_usage {
+
+struct RetryConfig {
+  int max_attempts = 4;                             // per request, first try included
+  std::chrono::milliseconds initial_backoff{1000};  // doubled each attempt, with jitter
+  std::chrono::milliseconds max_backoff{30000};     // cap of one wait (Retry-After too)
+};
 
 class RetryPolicy {
  public:

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "collectors/scalr_api/config.h"
 #include "collectors/scalr_api/http_transport.h"
 #include "collectors/scalr_api/jsonapi.h"
 #include "collectors/scalr_api/retry.h"
 #include "collectors/source.h"
-#include "config/config.h"
 #include "util/stoppable_sleep.h"  // the real Sleeper: sleep_unless_stopped
 
 namespace scalr_usage {

@@ -1,4 +1,7 @@
-#include "config/config.h"
+#include "config/address.h"  // validate_listen_address
+#include "daemon/config_file.h"
+
+#include <variant>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -86,9 +89,17 @@ void expect_rejected(const std::string& yaml, const std::string& key, const std:
   EXPECT_THAT(message, HasSubstr(detail)) << yaml;
 }
 
+// The source a config selected, as `source:` names it.
+std::string_view source_of(const Config& config) { return source_name(config.source); }
+bool is_api(const Config& config) { return std::holds_alternative<ScalrApiConfig>(config.source); }
+bool is_postgres(const Config& config) {
+  return std::holds_alternative<PostgresConfig>(config.source);
+}
+
 const ScalrTarget& only_target(const Config& config) {
-  EXPECT_EQ(config.scalr_targets.size(), 1u);
-  return config.scalr_targets.at(0);
+  const auto& targets = std::get<ScalrApiConfig>(config.source).targets;
+  EXPECT_EQ(targets.size(), 1u);
+  return targets.at(0);
 }
 
 // --- defaults and values -------------------------------------------------------------------
@@ -98,7 +109,7 @@ TEST(ConfigDefaults, MinimalFileFillsInEveryDefault) {
   EXPECT_EQ(config.web.listen_address, "0.0.0.0:9871");
   EXPECT_EQ(config.web.telemetry_path, "/metrics");
   EXPECT_EQ(config.web.max_connections, 64);
-  EXPECT_EQ(config.source, "scalr_api");
+  EXPECT_EQ(source_of(config), "scalr_api");
   EXPECT_EQ(config.poll.interval, minutes{5});
   const ScalrTarget& target = only_target(config);
   EXPECT_EQ(target.url, "https://example.scalr.io");
@@ -247,9 +258,9 @@ TEST(ConfigPostgres, DsnFromSystemdCredential) {
   const Config config =
       parse_config("source: postgres\npostgres:\n  dsn_credential: postgres-dsn\n",
                    {{"CREDENTIALS_DIRECTORY", dir.path().string()}});
-  ASSERT_TRUE(config.postgres);
-  EXPECT_THAT(config.postgres->dsn.reveal(), HasSubstr("dbname=scalr"));
-  EXPECT_THAT(config.postgres->dsn_origin, HasSubstr("postgres-dsn"));
+  ASSERT_TRUE(is_postgres(config));
+  EXPECT_THAT(std::get<PostgresConfig>(config.source).dsn.reveal(), HasSubstr("dbname=scalr"));
+  EXPECT_THAT(std::get<PostgresConfig>(config.source).dsn_origin, HasSubstr("postgres-dsn"));
 }
 
 TEST(ConfigToken, NoTokenAnywhere) {
@@ -533,13 +544,13 @@ TEST(ConfigWeb, TelemetryPath) {
 
 TEST(ConfigSource, ScalrApiOrPostgres) {
   const Config api = parse_config("source: scalr_api\n" + minimal_yaml(), token_env());
-  EXPECT_EQ(api.source, "scalr_api");
-  EXPECT_FALSE(api.postgres);
+  EXPECT_EQ(source_of(api), "scalr_api");
+  EXPECT_FALSE(is_postgres(api));
   const Config postgres =
       parse_config("source: postgres\npostgres:\n  dsn: host=db\n", token_env());
-  EXPECT_EQ(postgres.source, "postgres");
-  EXPECT_TRUE(postgres.postgres);
-  EXPECT_TRUE(postgres.scalr_targets.empty());
+  EXPECT_EQ(source_of(postgres), "postgres");
+  EXPECT_TRUE(is_postgres(postgres));
+  EXPECT_FALSE(is_api(postgres));
   expect_rejected("source: mysql\n" + minimal_yaml(), "source",
                   "unknown source \"mysql\" (want scalr_api or postgres)");
 }
@@ -555,8 +566,8 @@ std::string postgres_yaml(const std::string& postgres_extra = "",
 }
 
 const PostgresConfig& only_postgres(const Config& config) {
-  EXPECT_TRUE(config.postgres);
-  return config.postgres.value();
+  EXPECT_TRUE(is_postgres(config));
+  return std::get<PostgresConfig>(config.source);
 }
 
 // The error of a rejected postgres config; never shows the DSN's password.
@@ -576,7 +587,7 @@ TEST(ConfigPostgres, MinimalFileFillsInEveryDefault) {
   EXPECT_TRUE(postgres.accounts.empty());
   EXPECT_EQ(postgres.query, "");
   EXPECT_EQ(postgres.statement_timeout, seconds{30});
-  EXPECT_TRUE(config.scalr_targets.empty());
+  EXPECT_FALSE(is_api(config));
 }
 
 TEST(ConfigPostgres, EveryKeyCanBeSet) {
@@ -600,7 +611,7 @@ TEST(ConfigPostgres, ScalrSectionNotNeededAndNotResolved) {
   // A scalr: block kept around while trying the postgres source: checked for keys, nothing more.
   const Config config =
       parse_config(postgres_yaml() + "scalr:\n  accounts: [a]\n  page_size: 5\n", {});
-  EXPECT_TRUE(config.scalr_targets.empty());
+  EXPECT_FALSE(is_api(config));
   expect_postgres_rejected(postgres_yaml() + "scalr:\n  pagesize: 5\n", "scalr.pagesize",
                            "unknown key");
 }
@@ -610,7 +621,7 @@ TEST(ConfigPostgres, PostgresSectionNotNeededForTheApi) {
   const Config config =
       parse_config(minimal_yaml() + "postgres:\n  dsn: \"not a ' dsn\"\n  dsn_file: /nonexistent\n",
                    token_env());
-  EXPECT_FALSE(config.postgres);
+  EXPECT_FALSE(is_postgres(config));
   expect_rejected(minimal_yaml() + "postgres:\n  dns: x\n", "postgres.dns",
                   "unknown key, did you mean dsn?");
   expect_rejected(minimal_yaml() + "postgres:\n  statement_timeout: soon\n",
@@ -1095,7 +1106,7 @@ void expect_documented_defaults(const Config& config) {
   EXPECT_EQ(config.web.listen_address, defaults.web.listen_address);
   EXPECT_EQ(config.web.telemetry_path, defaults.web.telemetry_path);
   EXPECT_EQ(config.web.max_connections, defaults.web.max_connections);
-  EXPECT_EQ(config.source, defaults.source);
+  EXPECT_EQ(source_of(config), source_of(defaults));
   EXPECT_EQ(config.poll.interval, defaults.poll.interval);
   const ScalrTarget& target = only_target(config);
   EXPECT_EQ(target.url, "https://example.scalr.io");
@@ -1197,7 +1208,7 @@ TEST(ConfigExample, ShippedPostgresExampleWorks) {
   EXPECT_EQ(postgres.query, defaults.query);
   EXPECT_EQ(postgres.statement_timeout, defaults.statement_timeout);
   EXPECT_EQ(postgres.max_label_length, defaults.max_label_length);
-  EXPECT_TRUE(config.scalr_targets.empty());
+  EXPECT_FALSE(is_api(config));
 }
 
 }  // namespace

@@ -54,8 +54,8 @@ Snapshot sample_snapshot() {
   state.last_poll_duration_seconds = 0.25;
   AccountState& failing = snapshot.accounts["acc-2"];
   failing.up = false;
-  failing.last_error_reason = "unauthorized";
-  snapshot.poll_errors[{"acc-2", "unauthorized"}] = 2;
+  failing.last_error_reason = ErrorReason::unauthorized;
+  snapshot.poll_errors[{"acc-2", ErrorReason::unauthorized}] = 2;
   snapshot.api_requests[200] = 9;
   snapshot.api_requests[401] = 2;
   return snapshot;

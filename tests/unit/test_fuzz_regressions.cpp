@@ -12,7 +12,7 @@
 
 #include "collectors/scalr_api/jsonapi.h"
 #include "collectors/source.h"
-#include "config/config.h"
+#include "daemon/config_file.h"
 #include "web/web_config.h"
 
 namespace scalr_usage {

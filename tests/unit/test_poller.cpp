@@ -101,10 +101,10 @@ TEST_F(PollerTest, FailureKeepsLastGoodValuesAndCountsTheReason) {
   poller_.poll_once({});
   poller_.poll_once({});
   EXPECT_FALSE(state("acc-a").up);
-  EXPECT_EQ(state("acc-a").last_error_reason, "server_error");
+  EXPECT_EQ(state("acc-a").last_error_reason, ErrorReason::server_error);
   ASSERT_TRUE(state("acc-a").usage);
   EXPECT_EQ(state("acc-a").usage->total, (UsageCounts{3, 30}));
-  EXPECT_EQ(store_.snapshot()->poll_errors.at({"acc-a", "server_error"}), 2u);
+  EXPECT_EQ(store_.snapshot()->poll_errors.at({"acc-a", ErrorReason::server_error}), 2u);
   EXPECT_TRUE(state("acc-b").up);
 }
 
@@ -171,9 +171,9 @@ TEST_F(PollerTest, ListingFailureFailsEveryKnownAccountAndKeepsItsValues) {
   poller_.poll_once({});
   for (const char* account : {"acc-a", "acc-b"}) {
     EXPECT_FALSE(state(account).up);
-    EXPECT_EQ(state(account).last_error_reason, "database");
+    EXPECT_EQ(state(account).last_error_reason, ErrorReason::database);
     ASSERT_TRUE(state(account).usage);
-    EXPECT_EQ(store_.snapshot()->poll_errors.at({account, "database"}), 2u);
+    EXPECT_EQ(store_.snapshot()->poll_errors.at({account, ErrorReason::database}), 2u);
   }
   EXPECT_EQ(state("acc-b").usage->total, (UsageCounts{5, 50}));
 }
@@ -208,7 +208,7 @@ TEST(PollerConfiguredAccounts, AreDownFromTheStartWhenTheSourceCannotBeListed) {
   for (const char* account : {"acc-x", "acc-y"}) {
     EXPECT_FALSE(snapshot->accounts.at(account).up);
     EXPECT_FALSE(snapshot->accounts.at(account).usage);
-    EXPECT_EQ(snapshot->poll_errors.at({account, "database"}), 1u);
+    EXPECT_EQ(snapshot->poll_errors.at({account, ErrorReason::database}), 1u);
   }
   const std::string text = store.exposition()->text;
   EXPECT_NE(text.find("scalr_up{account_id=\"acc-x\"} 0\n"), std::string::npos) << text;
@@ -300,7 +300,7 @@ TEST(PollerReplacement, ContinuesFromWhatTheStoreHolds) {
   EXPECT_EQ(snapshot->accounts.at("acc-a").usage->total, (UsageCounts{4, 40}));
   EXPECT_FALSE(snapshot->accounts.at("acc-a").up);
   EXPECT_EQ(snapshot->api_requests.at(200), 2u);  // both pollers' requests
-  EXPECT_EQ(snapshot->poll_errors.at({"acc-a", "timeout"}), 1u);
+  EXPECT_EQ(snapshot->poll_errors.at({"acc-a", ErrorReason::timeout}), 1u);
 }
 
 TEST(PollerHeartbeat, IdleIsResponsive) {

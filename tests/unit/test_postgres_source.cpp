@@ -13,8 +13,8 @@
 #include <limits>
 #include <stop_token>
 
+#include "collectors/postgres/dsn.h"
 #include "collectors/postgres/queries.h"
-#include "config/dsn.h"
 
 namespace scalr_usage {
 namespace {

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "config/config.h"
+#include "config/error.h"
 #include "test_files.h"
 #include "web/basic_auth.h"
 #include "web/tls.h"

@@ -1,4 +1,4 @@
-#include "config/dsn.h"
+#include "collectors/postgres/dsn.h"
 
 #include <libpq-fe.h>
 

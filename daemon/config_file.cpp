@@ -1,0 +1,76 @@
+#include "daemon/config_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <vector>
+
+#include "config/files.h"
+#include "config/node.h"
+#include "config/yaml_document.h"
+
+namespace scalr_usage {
+
+namespace {
+
+// Big enough for any real file, small enough that a wrong path such as /dev/zero fails at once.
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
+
+YAML::Node load_document(const std::string& yaml_text) {
+  YAML::Node document;
+  try {
+    document = load_single_yaml_document(yaml_text);
+  } catch (const YamlDocumentError& error) {
+    fail_config("config.file", error.what());
+  }
+  if (document.IsNull()) {
+    fail_config("config.file", "is empty (want at least scalr.url and scalr.accounts)");
+  }
+  if (!document.IsMap()) {
+    fail_config("config.file",
+                "want a mapping of keys at the top level, got " + std::string(node_kind(document)));
+  }
+  return document;
+}
+
+void parse_poll_section(const ConfigNode& section, PollConfig& poll) {
+  section.walk({
+      {"interval",
+       [&](const ConfigNode& v) { poll.interval = v.duration(std::chrono::seconds{1}); }},
+  });
+}
+
+}  // namespace
+
+Config parse_config(const std::string& yaml_text, const Environment& env) {
+  const ConfigNode root = ConfigNode::root(load_document(yaml_text));
+  Config config;
+  std::string source{default_source_name()};
+  SourceSections source_sections;
+  // The top-level keys in the order "did you mean" prefers them.
+  std::vector<ConfigField> fields = {
+      {"web", [&](const ConfigNode& v) { parse_web_section(v, config.web); }},
+      {"source",
+       [&](const ConfigNode& v) { source = v.parsed("a source name", parse_source_name); }},
+  };
+  for (ConfigField& field : source_section_fields(source_sections)) fields.push_back(field);
+  fields.insert(
+      fields.end(),
+      {
+          {"poll", [&](const ConfigNode& v) { parse_poll_section(v, config.poll); }},
+          {"billing", [&](const ConfigNode& v) { parse_billing_section(v, config.billing); }},
+          {"reports", [&](const ConfigNode& v) { parse_reports_section(v, config.reports); }},
+      });
+  root.walk(fields);
+  config.source = finish_source(source, std::move(source_sections), env);
+  return config;
+}
+
+Config load_config(const std::string& path, const Environment& env) {
+  const std::string text = read_configured_file(path, kMaxConfigBytes, "config.file");
+  if (text.size() > kMaxConfigBytes) {
+    fail_config("config.file", shown_path(path) + " is larger than 1 MiB");
+  }
+  return parse_config(text, env);
+}
+
+}  // namespace scalr_usage
