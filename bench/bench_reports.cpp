@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/fixtures.h"
+#include "reports/formats.h"  // kReportFormatTable
 #include "reports/render.h"
 #include "reports/report.h"
 
@@ -95,14 +96,15 @@ void BM_ReportRender_Large(benchmark::State& state, std::string_view format) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(first.size()));
   state.counters["output_bytes"] = static_cast<double>(first.size());
 }
-BENCHMARK_CAPTURE(BM_ReportRender_Large, csv, std::string_view("csv"))
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ReportRender_Large, json, std::string_view("json"))
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ReportRender_Large, html, std::string_view("html"))
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ReportRender_Large, focus, std::string_view("focus"))
-    ->Unit(benchmark::kMillisecond);
+// BM_ReportRender_Large/<name> for every row of the table of formats, in its order.
+[[maybe_unused]] const bool kRenderBenchmarksRegistered = [] {
+  for (const ReportFormat& format : kReportFormatTable) {
+    const std::string name = "BM_ReportRender_Large/" + std::string(format.name);
+    benchmark::RegisterBenchmark(name.c_str(), BM_ReportRender_Large, format.name)
+        ->Unit(benchmark::kMillisecond);
+  }
+  return true;
+}();
 
 }  // namespace
 }  // namespace scalr_usage::bench

@@ -60,6 +60,10 @@ void add_items(std::vector<std::string>& into, const std::string& value,
 }
 
 const std::array<Flag, 12>& flags() {
+  // Built from the table of report formats, so the help names every one; Flag::help is a view.
+  static const std::string format_help =
+      "Report format: " + report_format_choices() +
+      "; repeat the flag or separate them with commas for several.";
   static const std::array<Flag, 12> table{{
       {"--config.file", "", "PATH", "Path to the YAML configuration file.",
        CliOptions{}.config_file, Scope::any,
@@ -110,16 +114,14 @@ const std::array<Flag, 12>& flags() {
        [](CliOptions& options, const std::string& value) {
          add_items(options.report.accounts, value, [](const std::string&) {});
        }},
-      {"--format", "", "FORMAT",
-       "Report format: csv, json, html or focus; repeat the flag or separate them with commas "
-       "for several.",
-       "all four; csv with --output=-", Scope::report,
+      {"--format", "", "FORMAT", format_help,
+       "all " + std::string(kReportFormatCount) + "; csv with --output=-", Scope::report,
        [](CliOptions& options, const std::string& value) {
          add_items(options.report.formats, value, [](const std::string& format) {
            if (std::find(kReportFormats.begin(), kReportFormats.end(), format) ==
                kReportFormats.end()) {
-             throw std::invalid_argument("unknown format " + quote_for_message(format) +
-                                         " (want csv, json, html or focus)");
+             throw std::invalid_argument("unknown format " + quote_for_message(format) + " (want " +
+                                         report_format_choices() + ")");
            }
          });
        }},

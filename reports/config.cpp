@@ -62,8 +62,8 @@ std::string schedule_name(const std::string& text) {
 
 void report_format(const std::string& format) {
   if (std::find(kReportFormats.begin(), kReportFormats.end(), format) == kReportFormats.end()) {
-    throw std::invalid_argument("unknown format " + quote_for_message(format) +
-                                " (want csv, json, html or focus)");
+    throw std::invalid_argument("unknown format " + quote_for_message(format) + " (want " +
+                                report_format_choices() + ")");
   }
 }
 

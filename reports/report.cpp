@@ -197,24 +197,16 @@ AccountReport build_account_report(const AccountUsage& current, const AccountUsa
 
 std::string report_file_name(const std::string& account_id, const std::string& period_key,
                              std::string_view format) {
-  std::string ext;
-  if (format == "csv" || format == "json" || format == "html") {
-    ext = format;
-  } else if (format == "focus") {
-    ext = "focus.csv";
-  } else {
-    throw std::invalid_argument("unknown report format: " + std::string(format));
-  }
+  const ReportFormat* const row = find_report_format(format);
+  if (row == nullptr) throw std::invalid_argument("unknown report format: " + std::string(format));
   return "scalr-usage_" + sanitize_file_part(account_id) + "_" + sanitize_file_part(period_key) +
-         "." + ext;
+         std::string(row->extension);
 }
 
 std::string render_report(const Report& report, std::string_view format) {
-  if (format == "csv") return render_csv(report);
-  if (format == "json") return render_json(report);
-  if (format == "html") return render_html(report);
-  if (format == "focus") return render_focus(report);
-  throw std::invalid_argument("unknown report format: " + std::string(format));
+  const ReportFormat* const row = find_report_format(format);
+  if (row == nullptr) throw std::invalid_argument("unknown report format: " + std::string(format));
+  return row->render(report);
 }
 
 }  // namespace scalr_usage

@@ -1,6 +1,6 @@
 #pragma once
 // The content of a billing report, computed once from the usage model and then rendered into the
-// formats of reports/render.h. Everything here is a plain value: the renderers are pure functions
+// formats of reports/formats.h. Everything here is a plain value: the renderers are pure functions
 // of a Report, so the same Report always renders to the same bytes.
 
 #include <chrono>
@@ -118,12 +118,12 @@ struct Report {
 AccountReport build_account_report(const AccountUsage& current, const AccountUsage* previous,
                                    const BillingPlan& plan, std::size_t top_n = 10);
 
-// "scalr-usage_<account>_<period_key>.<ext>", ext csv | json | html | focus.csv for the formats
-// csv | json | html | focus. Account id and period key are reduced to [A-Za-z0-9._-] (anything
-// else becomes '_', so no path separators; the fixed prefix means never a hidden file or "..") and
-// to at most 100 characters each; an empty one becomes "unknown". Scalr ids (acc-xxxx) pass
-// unchanged; two ids differing only in unsafe characters would share a name. Throws
-// std::invalid_argument for an unknown format.
+// "scalr-usage_<account>_<period_key><extension>", the extension of the format's row in
+// kReportFormatTable (reports/formats.h), e.g. ".focus.csv" for focus. Account id and period key
+// are reduced to [A-Za-z0-9._-] (anything else becomes '_', so no path separators; the fixed
+// prefix means never a hidden file or "..") and to at most 100 characters each; an empty one
+// becomes "unknown". Scalr ids (acc-xxxx) pass unchanged; two ids differing only in unsafe
+// characters would share a name. Throws std::invalid_argument for an unknown format.
 std::string report_file_name(const std::string& account_id, const std::string& period_key,
                              std::string_view format);
 

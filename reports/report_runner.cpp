@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <map>
 #include <optional>
@@ -12,6 +11,7 @@
 
 #include "config/duration.h"  // quote_for_message
 #include "reports/atomic_file.h"
+#include "reports/formats.h"  // report_extension_of
 #include "reports/render.h"
 #include "reports/schedule_state.h"  // period_key
 
@@ -46,9 +46,6 @@ year_month_day day_of(std::string_view text, std::string_view whole) {
     bad_period(whole, error.what());
   }
 }
-
-// report_file_name's extensions, the longer first: ".csv" is also the end of ".focus.csv".
-constexpr std::array<std::string_view, 4> kExtensions = {".focus.csv", ".csv", ".json", ".html"};
 
 bool is_period_key(std::string_view text) {
   try {
@@ -136,16 +133,14 @@ std::vector<fs::path> remove_old_reports(const fs::path& dir, std::size_t keep) 
   for (const fs::directory_entry& entry : it) {
     const std::string name = entry.path().filename().string();
     if (!name.starts_with(kFilePrefix)) continue;
-    for (const std::string_view extension : kExtensions) {
-      if (!name.ends_with(extension)) continue;
-      // The period key has no '_', the (sanitised) account id may: split at the last one.
-      const std::string middle =
-          name.substr(kFilePrefix.size(), name.size() - kFilePrefix.size() - extension.size());
-      const std::size_t split = middle.rfind('_');
-      if (split != std::string::npos && is_period_key(std::string_view(middle).substr(split + 1))) {
-        groups.emplace(middle.substr(0, split), extension);
-      }
-      break;
+    const std::string_view extension = report_extension_of(name);
+    if (extension.empty()) continue;
+    // The period key has no '_', the (sanitised) account id may: split at the last one.
+    const std::string middle =
+        name.substr(kFilePrefix.size(), name.size() - kFilePrefix.size() - extension.size());
+    const std::size_t split = middle.rfind('_');
+    if (split != std::string::npos && is_period_key(std::string_view(middle).substr(split + 1))) {
+      groups.emplace(middle.substr(0, split), extension);
     }
   }
   std::vector<fs::path> removed;

@@ -61,7 +61,7 @@ std::string quote_for_message(std::string_view text) {
   return quoted + "\"";
 }
 
-std::string join_alternatives(const std::vector<std::string_view>& names) {
+std::string join_alternatives(std::span<const std::string_view> names) {
   std::string out;
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (i > 0) out += i + 1 == names.size() ? " or " : ", ";

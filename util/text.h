@@ -1,5 +1,6 @@
 #pragma once
 // TEMPORARY until the utilhelpers branch merges.
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,5 +22,5 @@ std::string join(const Range& items, std::string_view separator = ",") {
   }
   return out;
 }
-std::string join_alternatives(const std::vector<std::string_view>& names);
+std::string join_alternatives(std::span<const std::string_view> names);
 }  // namespace scalr_usage
