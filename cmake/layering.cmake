@@ -7,6 +7,7 @@
 # the include order is the link order, and a header that includes up the order fails the build.
 # Source files of the project never see the repository root.
 set(SUE_LIBRARIES "" CACHE INTERNAL "every sue_library, for options that apply to all")
+set(SUE_SOURCES "" CACHE INTERNAL "every usage source's library, linked by the registry")
 
 function(sue_library name folder)
   cmake_parse_arguments(ARG "" "" "EXCLUDE;PUBLIC;PRIVATE" ${ARGN})
@@ -27,4 +28,12 @@ function(sue_library name folder)
   target_include_directories(${name} PUBLIC ${view})
   target_link_libraries(${name} PUBLIC ${ARG_PUBLIC} PRIVATE ${ARG_PRIVATE})
   set(SUE_LIBRARIES ${SUE_LIBRARIES} ${name} CACHE INTERNAL "")
+endfunction()
+
+# sue_source(NAME FOLDER ...): a usage source under collectors/, which the registry links. With its
+# row in collectors/registry/registry.h, this line is all a new source adds outside its folder.
+function(sue_source name folder)
+  sue_library(${name} ${folder} ${ARGN})
+  target_link_libraries(${name} PUBLIC sue_collectors)
+  set(SUE_SOURCES ${SUE_SOURCES} ${name} CACHE INTERNAL "")
 endfunction()
