@@ -7,7 +7,7 @@ Fixtures
                           .set_token(token=None, limited_token=None), .settings(ascii_json=..,
                           idle_timeout=..), .stats(), .clear_stats(), .api_requests(),
                           .get(params, token="", headers=None), .log_text(), .stop()
-  stub_factory(**kw)      starts more stubs: kw = token="...", profile="small"|"large",
+  stub_factory(**kw)      starts more stubs: kw = token="...", profile="small"|"large"|"fixed",
                           extra_args=["--limited-token", "t2", ...], faults=[{...}, ...]
   sue_binary              Path of the daemon (env SUE_BINARY, default <repo>/build/scalr-usage-exporter);
                           the test is SKIPPED if it does not exist

@@ -548,6 +548,28 @@ def test_large_profile(stub_factory):
     assert Usage(total["runs-count"], total["runs-seconds"]) == exp.accounts[MAIN]
 
 
+def test_fixed_profile_serves_the_same_sums_every_month(stub_factory):
+    """Every month of "fixed" has small's February 2026 numbers, dated in the month asked for."""
+    stub = stub_factory(profile="fixed")
+    february = expected_usage("2026-02-01", "2026-03-01", "small")
+    assert february.accounts[MAIN].runs > 0
+    for year, month in ((2026, 2), (2026, 12), (2027, 1), (2028, 2), (2031, 7)):
+        start, end = helpers.month_bounds(year, month)
+        last = end - dt.timedelta(days=1)
+        date = f"between:{start}T00:00:00Z,{last}T23:59:59Z"
+        for account in (MAIN, TINY):
+            total = stub.get(q(account, date, total="true")).json()["data"][0]["attributes"]
+            assert Usage(total["runs-count"], total["runs-seconds"]) == \
+                february.accounts[account], (year, month, account)
+            days = {i["attributes"]["date"] for i in fetch_all(stub, q(account, date))}
+            assert days and all(start.isoformat() <= d <= last.isoformat() for d in days)
+            assert max(days) <= start.replace(day=28).isoformat()
+        fixed = expected_usage(start, end, "fixed")
+        assert (fixed.accounts, fixed.environments, fixed.workspaces) == \
+            (february.accounts, february.environments, february.workspaces)
+    assert sample_data.accounts("fixed") == sample_data.accounts("small")
+
+
 # ---- sample data and helpers -------------------------------------------------------------------
 
 def test_sample_data_shape():

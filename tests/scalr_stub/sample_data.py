@@ -16,6 +16,11 @@ Profiles:
   large            the same 4 account ids with 50/6000, 30/3000, 20/1000 and 1/3 environments/
                    workspaces (101 and 10,003 in all; hostile names again in the first account),
                    built on first use (~0.1 s), about 0.5 s per account-month of aggregation.
+  fixed            small's accounts, environments and workspaces, with usage that is the same in
+                   every month: day N (1..28) of any month has the usage small has on day N of
+                   FIXED_MONTH (February 2026, 28 days), and days 29 to 31 have none. So a month's
+                   sums do not depend on which month it is (the golden expositions of
+                   tests/golden/ use it); rows keep their own dates, only the numbers repeat.
 
 CLI (dumps raw rows, inclusive date range; the tests use it to check sums independently):
   python3 sample_data.py --from 2026-11-01 --to 2026-11-30 [--format jsonl|csv] [--profile small]
@@ -156,7 +161,19 @@ def _large() -> dict:
     )}
 
 
-PROFILES = {"small": _small, "large": _large}
+PROFILES = {"small": _small, "large": _large, "fixed": _small}
+
+# The profile "fixed" repeats the usage of this 28-day month of "small" in every month.
+FIXED_MONTH = dt.date(2026, 2, 1)
+FIXED_MONTH_DAYS = 28
+
+
+def usage_day(profile: str, day: dt.date) -> Optional[dt.date]:
+    """The day whose usage `day` has in profile: day itself, except in "fixed", where it is the
+    same day of the month in FIXED_MONTH, or None (no usage at all) for the 29th to the 31st."""
+    if profile != "fixed":
+        return day
+    return FIXED_MONTH.replace(day=day.day) if day.day <= FIXED_MONTH_DAYS else None
 
 
 @functools.lru_cache(maxsize=None)
@@ -201,9 +218,10 @@ def raw_rows(start_date: dt.date, end_date_inclusive: dt.date, profile: str = "s
     selected = [accs[a] for a in (account_ids if account_ids is not None else sorted(accs))
                 if a in accs]
     for day in _days(start_date, end_date_inclusive):
+        source_day = usage_day(profile, day)
         for acc in selected:
             for ws in acc.workspaces:
-                runs, seconds = workspace_usage(ws, day)
+                runs, seconds = workspace_usage(ws, source_day) if source_day else (0, 0)
                 if runs or include_zero:
                     yield Row(acc.id, ws.environment_id, ws.environment_name, ws.id, ws.name, day,
                               runs, seconds)
