@@ -87,7 +87,7 @@ class PostgresSource final : public UsageSource {
   std::string scrubbed(std::string_view message) const;
 
   PostgresConfig config_;
-  Secret conninfo_;  // the DSN plus the exporter's connection defaults (config/dsn.h)
+  Secret conninfo_;  // the DSN plus the exporter's connection defaults (collectors/postgres/dsn.h)
   DsnScrubber scrub_;
   std::string cursor_sql_;
   std::string check_sql_;

@@ -15,7 +15,7 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr std::string_view kUsagePath = "/api/iacp/v3/usage-statistics";
-constexpr std::string_view kRedacted = "xxxxx";  // as config/dsn.h writes a password
+constexpr std::string_view kRedacted = "xxxxx";  // as collectors/postgres/dsn.h writes a password
 
 bool is_json_media_type(std::string_view content_type) {
   std::string_view media = content_type.substr(0, content_type.find(';'));
