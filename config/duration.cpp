@@ -2,9 +2,10 @@
 
 #include <array>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <stdexcept>
+
+#include "util/text.h"  // quote_for_message
 
 namespace scalr_usage {
 
@@ -27,7 +28,6 @@ constexpr std::array<Unit, 6> kUnits{{
 }};
 
 constexpr std::string_view kWanted = " (want e.g. 30s, 5m, 1h)";
-constexpr std::size_t kMaxQuotedChars = 64;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
@@ -38,29 +38,6 @@ bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
 }
 
 }  // namespace
-
-std::string quote_for_message(std::string_view text) {
-  std::string quoted = "\"";
-  std::size_t shown = 0;
-  for (char c : text) {
-    if (shown++ == kMaxQuotedChars) {
-      quoted += "...";
-      break;
-    }
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      quoted += '\\';
-      quoted += c;
-    } else if (byte < 0x20 || byte == 0x7f) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
-      quoted += escaped;
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "\"";
-}
 
 std::chrono::milliseconds parse_duration(std::string_view text) {
   if (text.empty()) throw std::invalid_argument("empty duration" + std::string(kWanted));

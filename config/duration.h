@@ -6,6 +6,10 @@
 #include <string>
 #include <string_view>
 
+// Transitional: quote_for_message() moved to util/text.h; config/config.cpp and
+// web/web_config.cpp still find it through this header until they include util/text.h.
+#include "util/text.h"
+
 namespace scalr_usage {
 
 // Units ms, s, m, h, d, w; several may be combined from largest to smallest, each once ("1h30m").
@@ -17,9 +21,5 @@ std::chrono::milliseconds parse_duration(std::string_view text);
 // The shortest spelling parse_duration() reads back to the same value: "5m", "1h30m", "500ms",
 // "0s". Weeks are used only for whole weeks, so 8 days prints as "8d", not "1w1d".
 std::string format_duration(std::chrono::milliseconds duration);
-
-// User input made safe for a one-line error message: in double quotes, with quotes, backslashes
-// and control characters escaped, and cut to a bounded length.
-std::string quote_for_message(std::string_view text);
 
 }  // namespace scalr_usage

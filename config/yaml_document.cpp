@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/duration.h"  // quote_for_message
+#include "util/text.h"  // has_control, quote_for_message
 
 namespace scalr_usage {
 
@@ -73,15 +73,6 @@ YAML::Node load_single_yaml_document(const std::string& yaml_text) {
     throw YamlDocumentError("has " + std::to_string(count) + " YAML documents, want one");
   }
   return YAML::Node(YAML::NodeType::Null);
-}
-
-bool is_control(char c) {
-  const auto byte = static_cast<unsigned char>(c);
-  return byte < 0x20 || byte == 0x7f;
-}
-
-bool has_control(std::string_view text) {
-  return std::any_of(text.begin(), text.end(), is_control);
 }
 
 std::string_view node_kind(const YAML::Node& node) {

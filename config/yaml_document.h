@@ -11,6 +11,10 @@
 #include <string_view>
 #include <vector>
 
+// Transitional: is_control() and has_control() moved to util/text.h; config/config.cpp and
+// web/web_config.cpp still find them through this header until they include util/text.h.
+#include "util/text.h"
+
 namespace scalr_usage {
 
 // A YAML syntax error or more than one document; what() is one line without a key path, for the
@@ -23,10 +27,6 @@ class YamlDocumentError : public std::runtime_error {
 // The single document of yaml_text; a Null node for an empty text (or a document that is only
 // "~"). Throws YamlDocumentError.
 YAML::Node load_single_yaml_document(const std::string& yaml_text);
-
-// ASCII control characters (and DEL), which would break a one-line message.
-bool is_control(char c);
-bool has_control(std::string_view text);
 
 // "a list", "a mapping", "a single value" or "no value", for "want X, got Y" messages.
 std::string_view node_kind(const YAML::Node& node);

@@ -6,9 +6,9 @@
 #include <string_view>
 
 #include "config/config.h"
-#include "config/duration.h"
 #include "reports/render.h"         // kReportFormats
 #include "reports/report_runner.h"  // parse_report_period
+#include "util/text.h"              // is_control, quote_for_message
 
 namespace scalr_usage {
 
@@ -133,9 +133,8 @@ const std::array<Flag, 12>& flags() {
 
 // Command-line text as typed, unless it would break the one-line message.
 std::string shown(std::string_view text) {
-  const bool plain = std::none_of(text.begin(), text.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '"';
-  });
+  const bool plain =
+      std::none_of(text.begin(), text.end(), [](char c) { return is_control(c) || c == '"'; });
   return plain ? std::string(text) : quote_for_message(text);
 }
 

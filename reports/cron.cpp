@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "config/duration.h"  // quote_for_message
+#include "util/text.h"  // quote_for_message
 
 namespace scalr_usage {
 

@@ -10,10 +10,10 @@
 #include <system_error>
 #include <utility>
 
-#include "config/duration.h"  // quote_for_message
 #include "reports/atomic_file.h"
 #include "reports/render.h"
 #include "reports/schedule_state.h"  // period_key
+#include "util/text.h"               // quote_for_message
 
 namespace scalr_usage {
 

@@ -12,9 +12,9 @@
 #include <stdexcept>
 #include <variant>
 
-#include "config/config.h"    // ConfigError
-#include "config/duration.h"  // quote_for_message
+#include "config/config.h"  // ConfigError
 #include "util/read_file.h"
+#include "util/text.h"  // is_control, quote_for_message
 
 // CivetWeb 1.15 as Debian 12 packages it loads OpenSSL with dlopen("libcrypto.so") and
 // dlopen("libssl.so") and looks its functions up with dlsym, written for the OpenSSL 1.1 API. On
@@ -92,9 +92,8 @@ std::string openssl_reason() { return take_errors().reason; }
 
 // A path as given, unless it would break the one-line message (paths are not cut short).
 std::string shown(const std::string& path) {
-  const bool plain = std::none_of(path.begin(), path.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '"';
-  });
+  const bool plain =
+      std::none_of(path.begin(), path.end(), [](char c) { return is_control(c) || c == '"'; });
   return plain ? path : quote_for_message(path);
 }
 
