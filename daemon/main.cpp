@@ -30,6 +30,7 @@
 #include "daemon/workers.h"
 #include "metrics/snapshot_store.h"
 #include "util/log.h"
+#include "util/text.h"  // join
 #include "version.h"
 #include "web/server.h"
 #include "web/web_config.h"
@@ -41,12 +42,6 @@ constexpr int kExitUsage = 2;
 constexpr int kExitConfig = 1;
 // Well inside systemd's default TimeoutStartSec (90 s).
 constexpr std::chrono::seconds kLongestWaitForReady{60};
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
-  return out;
-}
 
 // Signals are taken synchronously by the main thread with sigwait, so no handler runs inside a
 // library call and the other threads never see them.

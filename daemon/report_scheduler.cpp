@@ -10,6 +10,7 @@
 #include "reports/report_runner.h"
 #include "util/log.h"
 #include "util/stoppable_sleep.h"
+#include "util/text.h"  // join
 
 namespace scalr_usage {
 
@@ -24,12 +25,6 @@ namespace {
 constexpr auto kMaxSleep = minutes{1};
 
 double unix_seconds(Seconds t) { return static_cast<double>(t.time_since_epoch().count()); }
-
-std::string join(const std::set<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : ",") + item;
-  return out;
-}
 
 ScheduleState load_state(const fs::path& file) {
   try {

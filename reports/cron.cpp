@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "util/text.h"  // quote_for_message
+#include "util/text.h"
 
 namespace scalr_usage {
 
@@ -55,23 +55,9 @@ constexpr std::array<Macro, 7> kMacros = {{
 constexpr year kFirstSupportedYear{1900};
 constexpr year kLastSupportedYear{9000};
 
-bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
 std::string upper(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -247,7 +233,7 @@ CronExpression CronExpression::parse(std::string_view text) {
 
   std::string_view fields_text = trimmed;
   if (trimmed.front() == '@') {
-    const std::string name = lower(trimmed);
+    const std::string name = to_lower(trimmed);
     const Macro* found = nullptr;
     for (const Macro& macro : kMacros) {
       if (macro.name == name) found = &macro;
