@@ -8,7 +8,7 @@
 #include "config/config.h"
 #include "reports/render.h"         // kReportFormats
 #include "reports/report_runner.h"  // parse_report_period
-#include "util/text.h"              // is_control, quote_for_message
+#include "util/text.h"              // quote_for_message, quote_if_needed
 
 namespace scalr_usage {
 
@@ -131,15 +131,8 @@ const std::array<Flag, 12>& flags() {
   return table;
 }
 
-// Command-line text as typed, unless it would break the one-line message.
-std::string shown(std::string_view text) {
-  const bool plain =
-      std::none_of(text.begin(), text.end(), [](char c) { return is_control(c) || c == '"'; });
-  return plain ? std::string(text) : quote_for_message(text);
-}
-
 [[noreturn]] void fail(std::string_view flag, std::string_view message) {
-  throw CliError(shown(flag) + ": " + std::string(message));
+  throw CliError(quote_if_needed(flag) + ": " + std::string(message));
 }
 
 // Appends `text` word by word, breaking lines before `width` columns, each line indented.

@@ -59,4 +59,10 @@ std::string quote_for_message(std::string_view text) {
   return quoted + "\"";
 }
 
+std::string quote_if_needed(std::string_view text) {
+  const bool plain =
+      std::none_of(text.begin(), text.end(), [](char c) { return is_control(c) || c == '"'; });
+  return plain ? std::string(text) : quote_for_message(text);
+}
+
 }  // namespace scalr_usage

@@ -57,4 +57,8 @@ requires std::convertible_to<std::ranges::range_reference_t<const Range>, std::s
 // and control characters escaped, and cut to a bounded length.
 std::string quote_for_message(std::string_view text);
 
+// text as typed (whatever its length) when it can stand in a one-line message as is, with no
+// control character and no double quote; else quote_for_message(text). For paths and flags.
+std::string quote_if_needed(std::string_view text);
+
 }  // namespace scalr_usage

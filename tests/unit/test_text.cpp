@@ -141,5 +141,21 @@ TEST(QuoteForMessage, ShowsSixtyFourBytesOfInput) {
   EXPECT_EQ(quote_for_message(std::string(65, '\n')), "\"" + escaped + "...\"");
 }
 
+TEST(QuoteIfNeeded, QuotesOnlyWhatWouldBreakTheMessage) {
+  // As typed, however long: a path is not cut short.
+  const std::string long_path = "/etc/scalr-usage-exporter/" + std::string(200, 'p') + ".yml";
+  EXPECT_EQ(quote_if_needed(long_path), long_path);
+  EXPECT_EQ(quote_if_needed("--web.listen-address"), "--web.listen-address");
+  EXPECT_EQ(quote_if_needed("with space and \\ and caf\xc3\xa9"),
+            "with space and \\ and caf\xc3\xa9");
+  EXPECT_EQ(quote_if_needed(""), "");
+  // A double quote or a control character: quoted, escaped and bounded.
+  EXPECT_EQ(quote_if_needed("a\"b"), "\"a\\\"b\"");
+  EXPECT_EQ(quote_if_needed("a\nb"), "\"a\\x0ab\"");
+  EXPECT_EQ(quote_if_needed("tab\there"), quote_for_message("tab\there"));
+  EXPECT_EQ(quote_if_needed("del\x7f"), quote_for_message("del\x7f"));
+  EXPECT_EQ(quote_if_needed(long_path + "\n"), quote_for_message(long_path + "\n"));
+}
+
 }  // namespace
 }  // namespace scalr_usage
