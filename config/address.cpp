@@ -9,14 +9,6 @@
 
 namespace scalr_usage {
 
-namespace {
-
-bool is_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-}  // namespace
-
 HostPort split_host_port(std::string_view address, bool port_required) {
   HostPort result;
   std::string_view port_text;

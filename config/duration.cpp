@@ -2,9 +2,10 @@
 
 #include <array>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <stdexcept>
+
+#include "util/text.h"  // quote_for_message
 
 namespace scalr_usage {
 

@@ -6,8 +6,6 @@
 #include <string>
 #include <string_view>
 
-#include "util/text.h"  // quote_for_message, transitional for its users
-
 namespace scalr_usage {
 
 // Units ms, s, m, h, d, w; several may be combined from largest to smallest, each once ("1h30m").

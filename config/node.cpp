@@ -6,6 +6,7 @@
 
 #include "config/duration.h"
 #include "config/yaml_document.h"
+#include "util/text.h"
 
 namespace scalr_usage {
 
@@ -98,11 +99,7 @@ std::vector<std::string> ConfigNode::unique_words(
   for (const ConfigNode& item : items(wanted, empty)) {
     std::string word = item.text("a string");
     if (word.empty()) item.fail("must not be empty");
-    if (std::any_of(word.begin(), word.end(), [](char c) {
-          return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-        })) {
-      item.fail("must not contain whitespace");
-    }
+    if (std::any_of(word.begin(), word.end(), is_space)) item.fail("must not contain whitespace");
     if (accept) {
       item.parsed("a string", [&](const std::string& w) {
         accept(w);

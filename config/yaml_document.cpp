@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/duration.h"  // quote_for_message
+#include "util/text.h"  // has_control, quote_for_message
 
 namespace scalr_usage {
 

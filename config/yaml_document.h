@@ -11,8 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include "util/text.h"  // is_control, has_control
-
 namespace scalr_usage {
 
 // A YAML syntax error or more than one document; what() is one line without a key path, for the

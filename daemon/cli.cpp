@@ -9,6 +9,7 @@
 #include "config/duration.h"
 #include "reports/render.h"         // kReportFormats
 #include "reports/report_runner.h"  // parse_report_period
+#include "util/text.h"              // quote_for_message, quote_if_needed
 #include "web/listener_config.h"    // the default web.listen_address
 
 namespace scalr_usage {
@@ -134,16 +135,8 @@ const std::array<Flag, 12>& flags() {
   return table;
 }
 
-// Command-line text as typed, unless it would break the one-line message.
-std::string shown(std::string_view text) {
-  const bool plain = std::none_of(text.begin(), text.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '"';
-  });
-  return plain ? std::string(text) : quote_for_message(text);
-}
-
 [[noreturn]] void fail(std::string_view flag, std::string_view message) {
-  throw CliError(shown(flag) + ": " + std::string(message));
+  throw CliError(quote_if_needed(flag) + ": " + std::string(message));
 }
 
 // Appends `text` word by word, breaking lines before `width` columns, each line indented.

@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "collectors/registry/registry.h"
-#include "collectors/scalr_api/http_transport.h"
 #include "config/duration.h"
 #include "daemon/cli.h"
 #include "daemon/config_file.h"
@@ -28,7 +27,9 @@
 #include "daemon/watchdog.h"
 #include "daemon/workers.h"
 #include "metrics/snapshot_store.h"
+#include "util/http_get.h"
 #include "util/log.h"
+#include "util/text.h"  // join
 #include "version.h"
 #include "web/server.h"
 #include "web/web_config.h"
@@ -103,18 +104,17 @@ double unix_now() {
 class HealthCheck {
  public:
   explicit HealthCheck(const WebServer& server)
-      : transport_(std::make_shared<CurlTransport>()), url_(server.health_check_url()) {}
+      : client_(std::make_shared<HttpGetClient>()), url_(server.health_check_url()) {}
   bool operator()() const {
     try {
-      return transport_->get(HttpRequest{url_, {}, std::chrono::seconds{5}, 1024, ""}, {}).status ==
-             200;
+      return client_->get(url_, std::chrono::seconds{5}, 1024).status == 200;
     } catch (const std::exception&) {
       return false;
     }
   }
 
  private:
-  std::shared_ptr<CurlTransport> transport_;  // used by the watchdog thread only
+  std::shared_ptr<HttpGetClient> client_;  // used by the watchdog thread only
   std::string url_;
 };
 

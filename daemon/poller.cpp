@@ -6,14 +6,11 @@
 
 #include "util/log.h"
 #include "util/stoppable_sleep.h"
+#include "util/time.h"  // unix_seconds
 
 namespace scalr_usage {
 
 namespace {
-
-double unix_seconds(Clock::time_point t) {
-  return std::chrono::duration<double>(t.time_since_epoch()).count();
-}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -10,6 +10,8 @@
 #include "reports/report_runner.h"
 #include "util/log.h"
 #include "util/stoppable_sleep.h"
+#include "util/text.h"  // join
+#include "util/time.h"  // unix_seconds
 
 namespace scalr_usage {
 
@@ -22,14 +24,6 @@ namespace {
 // and ignores clock steps, while cron times are wall-clock times; waking at least this often
 // keeps a fire time from being overslept by more than this.
 constexpr auto kMaxSleep = minutes{1};
-
-double unix_seconds(Seconds t) { return static_cast<double>(t.time_since_epoch().count()); }
-
-std::string join(const std::set<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : ",") + item;
-  return out;
-}
 
 ScheduleState load_state(const fs::path& file) {
   try {

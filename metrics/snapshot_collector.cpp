@@ -8,6 +8,7 @@
 
 #include "metrics/names.h"
 #include "model/error_reason.h"
+#include "util/time.h"  // unix_seconds
 
 namespace scalr_usage {
 
@@ -60,8 +61,6 @@ class FamilyWriter {
   MetricFamily batch_;
   bool first_ = true;
 };
-
-double unix_seconds(Seconds t) { return static_cast<double>(t.time_since_epoch().count()); }
 
 Labels workspace_labels(const std::string& account_id, const WorkspaceUsage& ws) {
   Labels labels{{"account_id", account_id}};

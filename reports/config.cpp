@@ -13,10 +13,6 @@ namespace scalr_usage {
 
 namespace {
 
-bool is_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 // billing.overage_price: a plain decimal number; money is integer millionths from here on
 // (price_micros), so anything price_micros refuses is refused here, where the key can be named.
 double overage_price(const std::string& text) {

@@ -61,12 +61,6 @@ std::string upper(std::string_view text) {
   return out;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::vector<std::string_view> split(std::string_view text, char separator) {
   std::vector<std::string_view> parts;
   std::size_t begin = 0;
@@ -239,7 +233,7 @@ CronExpression CronExpression::parse(std::string_view text) {
 
   std::string_view fields_text = trimmed;
   if (trimmed.front() == '@') {
-    const std::string name = lower(trimmed);
+    const std::string name = to_lower(trimmed);
     const Macro* found = nullptr;
     for (const Macro& macro : kMacros) {
       if (macro.name == name) found = &macro;

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "reports/render.h"
+#include "util/text.h"  // is_alnum
 
 namespace scalr_usage {
 
@@ -54,8 +55,7 @@ std::string sanitize_file_part(const std::string& text) {
   constexpr std::size_t kMaxLength = 100;
   std::string out;
   for (const char c : text.substr(0, kMaxLength)) {
-    const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '_' || c == '.';
+    const bool safe = is_alnum(c) || c == '-' || c == '_' || c == '.';
     out.push_back(safe ? c : '_');
   }
   return out.empty() ? "unknown" : out;

@@ -9,11 +9,11 @@
 #include <system_error>
 #include <utility>
 
-#include "config/duration.h"  // quote_for_message
 #include "reports/atomic_file.h"
 #include "reports/formats.h"  // report_extension_of
 #include "reports/render.h"
 #include "reports/schedule_state.h"  // period_key
+#include "util/text.h"               // quote_for_message
 
 namespace scalr_usage {
 

@@ -8,8 +8,8 @@
 #include <sstream>
 #include <system_error>
 
-#include "config/duration.h"  // quote_for_message
 #include "reports/atomic_file.h"
+#include "util/text.h"  // quote_for_message
 
 namespace scalr_usage {
 

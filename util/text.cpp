@@ -7,28 +7,27 @@ namespace scalr_usage {
 
 namespace {
 
+// Bytes of input quote_for_message() shows before it cuts the rest to "...".
 constexpr std::size_t kMaxQuotedChars = 64;
 
+bool is_ows(char c) { return c == ' ' || c == '\t'; }
+
+template <typename Predicate>
+std::string_view trim_if(std::string_view text, Predicate strip) {
+  while (!text.empty() && strip(text.front())) text.remove_prefix(1);
+  while (!text.empty() && strip(text.back())) text.remove_suffix(1);
+  return text;
+}
+
 }  // namespace
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-bool is_control(char c) {
-  const auto byte = static_cast<unsigned char>(c);
-  return byte < 0x20 || byte == 0x7f;
-}
 
 bool has_control(std::string_view text) {
   return std::any_of(text.begin(), text.end(), is_control);
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
+std::string_view trim(std::string_view text) { return trim_if(text, is_space); }
+
+std::string_view trim_ows(std::string_view text) { return trim_if(text, is_ows); }
 
 std::string to_lower(std::string_view text) {
   std::string lower(text);
@@ -46,19 +45,24 @@ std::string quote_for_message(std::string_view text) {
       quoted += "...";
       break;
     }
-    const auto byte = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') {
       quoted += '\\';
       quoted += c;
-    } else if (byte < 0x20 || byte == 0x7f) {
+    } else if (is_control(c)) {
       char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned char>(c));
       quoted += escaped;
     } else {
       quoted += c;
     }
   }
   return quoted + "\"";
+}
+
+std::string quote_if_needed(std::string_view text) {
+  const bool plain =
+      std::none_of(text.begin(), text.end(), [](char c) { return is_control(c) || c == '"'; });
+  return plain ? std::string(text) : quote_for_message(text);
 }
 
 std::string join_alternatives(std::span<const std::string_view> names) {

@@ -7,15 +7,11 @@
 #include <memory>
 #include <stdexcept>
 
+#include "util/text.h"  // trim_ows
+
 namespace scalr_usage {
 
 namespace {
-
-std::string_view trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -72,12 +68,12 @@ std::optional<std::string> decode_base64(std::string_view text) {
 }
 
 std::optional<BasicCredentials> parse_basic_authorization(std::string_view header) {
-  header = trim(header);
+  header = trim_ows(header);
   const std::size_t space = header.find_first_of(" \t");
   if (space == std::string_view::npos || !iequals(header.substr(0, space), "Basic")) {
     return std::nullopt;
   }
-  const std::optional<std::string> decoded = decode_base64(trim(header.substr(space)));
+  const std::optional<std::string> decoded = decode_base64(trim_ows(header.substr(space)));
   if (!decoded) return std::nullopt;
   const std::size_t colon = decoded->find(':');
   if (colon == std::string::npos || decoded->find('\0') != std::string::npos) return std::nullopt;

@@ -10,6 +10,7 @@
 
 #include "metrics/process_metrics.h"
 #include "util/log.h"
+#include "util/text.h"  // trim_ows
 #include "web/tls.h"
 
 namespace scalr_usage {
@@ -28,12 +29,6 @@ bool other_method(mg_connection* conn) {
 
 constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
 
-std::string_view trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
-
 // RFC 9110 Accept-Encoding: "gzip" or "*" is acceptable unless its weight is q=0.
 bool accepts_gzip(mg_connection* conn) {
   const char* header = mg_get_header(conn, "Accept-Encoding");
@@ -44,10 +39,10 @@ bool accepts_gzip(mg_connection* conn) {
     const std::string_view item = rest.substr(0, comma);
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     const auto semicolon = item.find(';');
-    const std::string_view coding = trim(item.substr(0, semicolon));
+    const std::string_view coding = trim_ows(item.substr(0, semicolon));
     if (coding != "gzip" && coding != "*") continue;
     if (semicolon == std::string_view::npos) return true;
-    const std::string_view param = trim(item.substr(semicolon + 1));
+    const std::string_view param = trim_ows(item.substr(semicolon + 1));
     if (param.substr(0, 2) != "q=") return true;
     return std::strtod(std::string(param.substr(2)).c_str(), nullptr) > 0.0;
   }

@@ -5,16 +5,15 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <algorithm>
 #include <array>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <variant>
 
-#include "config/duration.h"  // quote_for_message
 #include "config/error.h"
 #include "util/read_file.h"
+#include "util/text.h"  // quote_for_message, quote_if_needed
 
 // CivetWeb 1.15 as Debian 12 packages it loads OpenSSL with dlopen("libcrypto.so") and
 // dlopen("libssl.so") and looks its functions up with dlsym, written for the OpenSSL 1.1 API. On
@@ -90,22 +89,14 @@ OpenSslError take_errors() {
 
 std::string openssl_reason() { return take_errors().reason; }
 
-// A path as given, unless it would break the one-line message (paths are not cut short).
-std::string shown(const std::string& path) {
-  const bool plain = std::none_of(path.begin(), path.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '"';
-  });
-  return plain ? path : quote_for_message(path);
-}
-
 // OpenSSL's messages for unreadable files are vague ("system lib"); errno's are not.
 void require_readable(std::string_view key, const std::string& path) {
   const auto read = read_file_prefix(path, 0);
   if (const auto* error = std::get_if<ReadFileError>(&read)) {
-    fail(key, "cannot read " + shown(path) + ": " + error->reason);
+    fail(key, "cannot read " + quote_if_needed(path) + ": " + error->reason);
   }
   if (std::get<std::string>(read).empty())
-    fail(key, "cannot read " + shown(path) + ": the file is empty");
+    fail(key, "cannot read " + quote_if_needed(path) + ": the file is empty");
 }
 
 int version_number(TlsVersion version) {
@@ -151,18 +142,19 @@ void configure_tls_context(void* ssl_ctx, const TlsServerConfig& config) {
   SSL_CTX_set_default_passwd_cb(ctx, &no_passphrase);
   require_readable("cert_file", config.cert_file);
   if (SSL_CTX_use_certificate_chain_file(ctx, config.cert_file.c_str()) != 1) {
-    fail("cert_file", "cannot load a PEM certificate from " + shown(config.cert_file) + ": " +
-                          openssl_reason() + " (is it a PEM certificate?)");
+    fail("cert_file", "cannot load a PEM certificate from " + quote_if_needed(config.cert_file) +
+                          ": " + openssl_reason() + " (is it a PEM certificate?)");
   }
   require_readable("key_file", config.key_file);
   const auto mismatch = [&] {
-    fail("key_file",
-         shown(config.key_file) + " is not the key of cert_file " + shown(config.cert_file));
+    fail("key_file", quote_if_needed(config.key_file) + " is not the key of cert_file " +
+                         quote_if_needed(config.cert_file));
   };
   if (SSL_CTX_use_PrivateKey_file(ctx, config.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
     const OpenSslError error = take_errors();
     if (error.key_mismatch) mismatch();
-    fail("key_file", "cannot load a PEM private key from " + shown(config.key_file) + ": " +
+    fail("key_file", "cannot load a PEM private key from " + quote_if_needed(config.key_file) +
+                         ": " +
                          (error.password ? "it is encrypted, and there is no way to enter its "
                                            "passphrase; decrypt it (openssl pkey -in KEY -out "
                                            "PLAIN) and keep it readable by the exporter only"
@@ -185,14 +177,14 @@ void configure_tls_context(void* ssl_ctx, const TlsServerConfig& config) {
   }
   require_readable("client_ca_file", config.client_ca_file);
   if (SSL_CTX_load_verify_locations(ctx, config.client_ca_file.c_str(), nullptr) != 1) {
-    fail("client_ca_file", "cannot load PEM CA certificates from " + shown(config.client_ca_file) +
-                               ": " + openssl_reason());
+    fail("client_ca_file", "cannot load PEM CA certificates from " +
+                               quote_if_needed(config.client_ca_file) + ": " + openssl_reason());
   }
   // The CA names the server sends, so a client with several certificates picks the right one.
   STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(config.client_ca_file.c_str());
   if (names == nullptr) {
-    fail("client_ca_file",
-         "no CA certificate in " + shown(config.client_ca_file) + ": " + openssl_reason());
+    fail("client_ca_file", "no CA certificate in " + quote_if_needed(config.client_ca_file) + ": " +
+                               openssl_reason());
   }
   SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership
   SSL_CTX_set_verify(ctx,

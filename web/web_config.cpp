@@ -12,11 +12,11 @@
 #include <string_view>
 #include <variant>
 
-#include "config/duration.h"  // quote_for_message
 #include "config/error.h"
 #include "config/node.h"
 #include "config/yaml_document.h"
 #include "util/read_file.h"
+#include "util/text.h"
 #include "web/tls.h"
 
 namespace scalr_usage {
@@ -31,11 +31,6 @@ constexpr std::size_t kMaxFileBytes = 1 << 20;
   std::string text(kFlag);
   if (!key_path.empty()) text += " " + std::string(key_path);
   throw ConfigError(text + ": " + std::string(message));
-}
-
-// A path as given, unless it would break the one-line message (paths are not cut short).
-std::string shown(const std::string& path) {
-  return has_control(path) || path.find('"') != std::string::npos ? quote_for_message(path) : path;
 }
 
 // A key of the exporter-toolkit's format this exporter cannot honour: refused, never ignored.
@@ -318,10 +313,10 @@ WebConfigFile parse_web_config(const std::string& yaml_text, const std::string& 
 WebConfigFile load_web_config_file(const std::string& path) {
   auto read = read_file_prefix(path, kMaxFileBytes);
   if (const auto* error = std::get_if<ReadFileError>(&read)) {
-    fail("", "cannot read " + shown(path) + ": " + error->reason);
+    fail("", "cannot read " + quote_if_needed(path) + ": " + error->reason);
   }
   const std::string text = std::get<std::string>(std::move(read));
-  if (text.size() > kMaxFileBytes) fail("", shown(path) + " is larger than 1 MiB");
+  if (text.size() > kMaxFileBytes) fail("", quote_if_needed(path) + " is larger than 1 MiB");
   WebConfigFile file = parse_web_config(text, std::filesystem::path(path).parent_path().string());
   file.path = path;
   return file;

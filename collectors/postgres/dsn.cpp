@@ -6,22 +6,11 @@
 #include <array>
 #include <memory>
 
+#include "util/text.h"  // is_space (libpq's isspace() set), to_lower
+
 namespace scalr_usage {
 
 namespace {
-
-// libpq's isspace() set, which separates key=value pairs.
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string to_lower(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  });
-  return lower;
-}
 
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && to_lower(text.substr(0, prefix.size())) == prefix;

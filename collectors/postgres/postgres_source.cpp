@@ -11,6 +11,7 @@
 #include "config/duration.h"
 #include "model/period.h"
 #include "util/log.h"
+#include "util/text.h"
 
 namespace scalr_usage {
 
@@ -18,10 +19,6 @@ namespace {
 
 constexpr std::string_view kQueryKey = "postgres.query";
 constexpr std::string_view kQueryCanceled = "57014";  // statement_timeout, or a cancel request
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
 
 // libpq and the server write multi-line messages (a trailing newline, indented hints, "LINE 3:"
 // context with a caret); a log field and a one-line config error want them on one line.
@@ -35,7 +32,7 @@ std::string one_line(std::string_view text) {
     }
     if (pending_space) out += ' ';
     pending_space = false;
-    out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c;
+    out += is_control(c) ? ' ' : c;
   }
   return out;
 }
@@ -45,15 +42,6 @@ std::string one_line(std::string_view text) {
 std::string first_line(std::string_view text) {
   while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
   return one_line(text.substr(0, text.find('\n')));
-}
-
-std::string join(const auto& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
 }
 
 // SQLSTATE class 42: the statement itself is wrong (syntax, unknown relation, column or function,
@@ -99,8 +87,8 @@ void check_columns(const pqxx::result& result, MakeError make_error) {
   const std::vector<std::string> names = column_names(result);
   const std::vector<std::string> missing = missing_columns(names);
   if (!missing.empty()) {
-    throw make_error(std::string(kQueryKey) + ": missing column(s) " + join(missing) +
-                     " (the query must return " + join(postgres_sql::kRequiredColumns) + ")");
+    throw make_error(std::string(kQueryKey) + ": missing column(s) " + join(missing, ", ") +
+                     " (the query must return " + join(postgres_sql::kRequiredColumns, ", ") + ")");
   }
   for (const std::string_view column : postgres_sql::kRequiredColumns) {
     const auto count = std::count(names.begin(), names.end(), column);

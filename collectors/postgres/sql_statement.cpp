@@ -9,14 +9,6 @@
 
 namespace scalr_usage {
 
-namespace {
-
-bool is_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-}  // namespace
-
 // The query without its statement terminator. It is wrapped as a subquery
 // (collectors/postgres/queries.h), where a ';' would be a syntax error, and people paste queries
 // from psql with one, often followed by a comment. This knows just enough SQL lexing (string

@@ -21,10 +21,6 @@ using std::chrono::milliseconds;
 constexpr std::string_view kTokenEnv = "SCALR_TOKEN";
 constexpr std::string_view kApiSuffix = "/api/iacp/v3";
 
-bool is_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 // The URL is echoed only in parts: a query or user-info part might hold a credential.
 std::string scalr_url(const std::string& url) {
   const std::string example = " (want e.g. https://example.scalr.io)";

@@ -4,7 +4,6 @@
 
 #include <array>
 #include <new>
-#include <stdexcept>
 #include <string_view>
 
 #include "collectors/source.h"
@@ -13,17 +12,6 @@
 namespace scalr_usage {
 
 namespace {
-
-// curl_global_init must run once before the first easy handle and is not meant to be undone while
-// any thread may still use libcurl. A function-local static gives "exactly once, thread-safe"
-// without a mutable global; curl_global_cleanup is deliberately never called (the process exit
-// releases everything, and calling it at static destruction could race a still-running thread).
-void ensure_curl_global_init() {
-  static const CURLcode result = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (result != CURLE_OK) {
-    throw std::runtime_error(std::string("curl_global_init failed: ") + curl_easy_strerror(result));
-  }
-}
 
 struct SlistDeleter {
   void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
@@ -87,13 +75,7 @@ std::string error_text(const Transfer& transfer, CURLcode rc) {
 
 }  // namespace
 
-void CurlTransport::EasyDeleter::operator()(void* easy) const noexcept { curl_easy_cleanup(easy); }
-
-CurlTransport::CurlTransport() {
-  ensure_curl_global_init();
-  easy_.reset(curl_easy_init());
-  if (!easy_) throw std::runtime_error("curl_easy_init failed");
-}
+CurlTransport::CurlTransport() : easy_(make_curl_easy()) {}
 
 CurlTransport::~CurlTransport() = default;
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "util/http_get.h"  // CurlEasy
+
 namespace scalr_usage {
 
 struct HttpRequest {
@@ -55,11 +57,7 @@ class CurlTransport final : public HttpTransport {
   HttpResponse get(const HttpRequest& request, std::stop_token stop) override;
 
  private:
-  // CURL is `void` in curl.h; spelling it as void here keeps curl.h out of this header.
-  struct EasyDeleter {
-    void operator()(void* easy) const noexcept;
-  };
-  std::unique_ptr<void, EasyDeleter> easy_;
+  CurlEasy easy_;
 };
 
 }  // namespace scalr_usage

@@ -1,5 +1,6 @@
 #include "collectors/scalr_api/jsonapi.h"
 
+#include <algorithm>
 #include <climits>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -10,6 +11,7 @@
 
 #include "collectors/source.h"
 #include "model/period.h"
+#include "util/text.h"  // is_control
 
 namespace scalr_usage {
 
@@ -517,9 +519,7 @@ std::string error_summary(std::string_view body) {
   if (summary.empty()) summary = first_line(body);
   if (summary.empty()) return "(empty body)";
   // One line: error details may contain newlines, and a log line must not.
-  for (char& c : summary) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
-  }
+  std::replace_if(summary.begin(), summary.end(), is_control, ' ');
   return truncate_utf8(std::move(summary), kSummaryMax);
 }
 

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "util/text.h"  // trim_ows
+
 namespace scalr_usage {
 
 using std::chrono::milliseconds;
@@ -85,10 +87,8 @@ std::optional<std::chrono::sys_seconds> parse_imf_fixdate(std::string_view text)
 
 std::optional<milliseconds> parse_retry_after(std::string_view value,
                                               std::chrono::system_clock::time_point now) {
-  constexpr std::string_view kSpace = " \t";
-  const auto begin = value.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return std::nullopt;
-  value = value.substr(begin, value.find_last_not_of(kSpace) - begin + 1);
+  value = trim_ows(value);
+  if (value.empty()) return std::nullopt;
 
   if (std::all_of(value.begin(), value.end(), is_digit)) {
     // Absurdly large values saturate (the policy caps the wait anyway) instead of overflowing.

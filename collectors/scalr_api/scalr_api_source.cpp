@@ -1,12 +1,13 @@
 #include "collectors/scalr_api/scalr_api_source.h"
 
-#include <algorithm>
+#include <iterator>
 #include <map>
 #include <random>
 #include <utility>
 
 #include "model/period.h"
 #include "util/log.h"
+#include "util/text.h"
 
 namespace scalr_usage {
 
@@ -18,15 +19,8 @@ constexpr std::string_view kUsagePath = "/api/iacp/v3/usage-statistics";
 constexpr std::string_view kRedacted = "xxxxx";  // as collectors/postgres/dsn.h writes a password
 
 bool is_json_media_type(std::string_view content_type) {
-  std::string_view media = content_type.substr(0, content_type.find(';'));
-  const auto begin = media.find_first_not_of(" \t");
-  if (begin == std::string_view::npos) return false;
-  media = media.substr(begin, media.find_last_not_of(" \t") - begin + 1);
-  std::string lower(media);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
-    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  });
-  return lower == "application/vnd.api+json" || lower == "application/json";
+  const std::string media = to_lower(trim_ows(content_type.substr(0, content_type.find(';'))));
+  return media == "application/vnd.api+json" || media == "application/json";
 }
 
 // Transport failures worth another try; the others (cancelled, too_large) would only repeat.
@@ -71,8 +65,7 @@ std::string url_encode(std::string_view text) {
   out.reserve(text.size());
   for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
-    if ((byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z') ||
-        (byte >= '0' && byte <= '9') || byte == '-' || byte == '.' || byte == '_' || byte == '~') {
+    if (is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
       out += c;
     } else {
       out += '%';

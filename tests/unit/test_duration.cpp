@@ -144,14 +144,5 @@ TEST(DurationFormat, RoundTripsThroughParse) {
   }
 }
 
-TEST(DurationQuote, EscapesAndBoundsUserInput) {
-  EXPECT_EQ(quote_for_message("abc"), "\"abc\"");
-  EXPECT_EQ(quote_for_message("a\"b\\c"), "\"a\\\"b\\\\c\"");
-  EXPECT_EQ(quote_for_message("a\nb\tc"), "\"a\\x0ab\\x09c\"");
-  const std::string quoted = quote_for_message(std::string(1000, 'x'));
-  EXPECT_LT(quoted.size(), 80u);
-  EXPECT_THAT(quoted, HasSubstr("...\""));
-}
-
 }  // namespace
 }  // namespace scalr_usage

@@ -1,12 +1,8 @@
 #include "collectors/scalr_api/scalr_api_source.h"
 
-#include <arpa/inet.h>
 #include <civetweb.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <chrono>
@@ -20,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "loopback_server.h"
 #include "model/period.h"
 
 namespace scalr_usage {
@@ -622,13 +619,8 @@ TEST(ScalrApiSource, ObserverSeesEveryStatusAndMayBeNull) {
 // ---------------------------------------------------------------------------------------------
 // CurlTransport against a real CivetWeb server on loopback.
 
-int send_reply(mg_connection* conn, int status, const char* reason, const std::string& headers,
-               const std::string& body) {
-  mg_printf(conn, "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n", status,
-            reason, headers.c_str(), body.size());
-  mg_write(conn, body.data(), body.size());
-  return status;
-}
+using loopback_server::closed_port;
+using loopback_server::send_reply;
 
 int json_handler(mg_connection* conn, void*) {
   // Echo what the client sent, so the test sees the request headers.
@@ -713,51 +705,19 @@ int gated_handler(mg_connection* conn, void* data) {
   return send_reply(conn, 200, "OK", "Content-Type: application/json\r\n", "{}");
 }
 
-// Opens and closes one TCP connection to 127.0.0.1:port, ignoring failures.
-void knock(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  (void)::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::close(fd);
-}
-
-struct ServerStopper {
-  int port = 0;
-  void operator()(mg_context* ctx) const noexcept {
-    // CivetWeb's listener polls in 2 s slices and checks the stop flag only between them; a
-    // connection attempt ends the slice at once, which keeps each test well under a second.
-    std::jthread waker([port = port](std::stop_token stop) {
-      while (port != 0 && !stop.stop_requested()) {
-        knock(port);
-        std::this_thread::sleep_for(5ms);
-      }
-    });
-    mg_stop(ctx);
-  }
-};
-
 class ScalrApiCurlTransport : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* options[] = {"listening_ports", "127.0.0.1:0", "num_threads", "4", nullptr};
-    mg_callbacks callbacks{};
-    server_.reset(mg_start(&callbacks, nullptr, options));
+    server_ = loopback_server::start(4);
     ASSERT_NE(server_, nullptr);
+    ASSERT_NE(server_.get_deleter().port, 0);
     mg_set_request_handler(server_.get(), "/json", json_handler, nullptr);
     mg_set_request_handler(server_.get(), "/limited", limited_handler, nullptr);
     mg_set_request_handler(server_.get(), "/big", big_handler, nullptr);
     mg_set_request_handler(server_.get(), "/endless", endless_handler, nullptr);
     mg_set_request_handler(server_.get(), "/gzip", gzip_handler, nullptr);
     mg_set_request_handler(server_.get(), "/gated", gated_handler, &gate_);
-    mg_server_port ports[4]{};
-    ASSERT_GE(mg_get_server_ports(server_.get(), 4, ports), 1);
-    ASSERT_NE(ports[0].port, 0);
-    server_.get_deleter().port = ports[0].port;
-    base_ = "http://127.0.0.1:" + std::to_string(ports[0].port);
+    base_ = loopback_server::base_url(server_);
   }
 
   HttpRequest request(const std::string& path) const {
@@ -782,7 +742,7 @@ class ScalrApiCurlTransport : public ::testing::Test {
   void TearDown() override { gate_.release(); }
 
   Gate gate_;  // declared before server_, so it outlives the server's handler threads
-  std::unique_ptr<mg_context, ServerStopper> server_;
+  loopback_server::Server server_;
   std::string base_;
   CurlTransport transport_;
 };
@@ -861,23 +821,6 @@ TEST_F(ScalrApiCurlTransport, StopDuringSlowResponseIsCancelled) {
   EXPECT_EQ(get_error(request("/gated"), stop.get_token()).reason(), ErrorReason::cancelled);
   // libcurl runs the progress callback at least about once a second while waiting.
   EXPECT_LT(std::chrono::steady_clock::now() - started, 1000ms);
-}
-
-// A port that was just bound and released: nothing listens there.
-int closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
 }
 
 TEST_F(ScalrApiCurlTransport, ConnectionRefusedIsConnection) {
