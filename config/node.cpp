@@ -14,6 +14,25 @@ ConfigNode ConfigNode::root(YAML::Node node, std::string_view file_key) {
   return ConfigNode(std::move(node), "", file_key);
 }
 
+ConfigNode ConfigNode::parse_document(const std::string& yaml_text, std::string_view document_key,
+                                      std::string_view file_key, std::string_view if_empty) {
+  YAML::Node document;
+  try {
+    document = load_single_yaml_document(yaml_text);
+  } catch (const YamlDocumentError& error) {
+    fail_config(document_key, error.what());
+  }
+  if (document.IsNull()) {
+    if (!if_empty.empty()) fail_config(document_key, if_empty);
+    document = YAML::Node(YAML::NodeType::Map);
+  }
+  if (!document.IsMap()) {
+    fail_config(document_key,
+                "want a mapping of keys at the top level, got " + std::string(node_kind(document)));
+  }
+  return root(std::move(document), file_key);
+}
+
 void ConfigNode::fail_at(std::string_view key_path, std::string_view message) const {
   std::string where(file_key_);
   if (!key_path.empty()) where += (where.empty() ? "" : " ") + std::string(key_path);

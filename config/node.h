@@ -41,6 +41,11 @@ class ConfigNode {
   // The top of a file. file_key, when not empty, starts every message before the key path
   // ("web.config.file tls_server_config.foo: unknown key"); it must outlive the nodes.
   static ConfigNode root(YAML::Node node, std::string_view file_key = {});
+  // The root of a file's text: exactly one YAML document (config/yaml_document.h) whose top level
+  // is a mapping. An empty text is an empty mapping, or fails with if_empty when that is given.
+  // Errors about the document as a whole start with document_key ("config.file: is empty ...").
+  static ConfigNode parse_document(const std::string& yaml_text, std::string_view document_key,
+                                   std::string_view file_key = {}, std::string_view if_empty = {});
 
   const std::string& path() const { return path_; }
   bool is_null() const { return node_.IsNull(); }

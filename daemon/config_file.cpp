@@ -1,12 +1,9 @@
 #include "daemon/config_file.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <vector>
 
 #include "config/files.h"
 #include "config/node.h"
-#include "config/yaml_document.h"
 
 namespace scalr_usage {
 
@@ -14,23 +11,6 @@ namespace {
 
 // Big enough for any real file, small enough that a wrong path such as /dev/zero fails at once.
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
-
-YAML::Node load_document(const std::string& yaml_text) {
-  YAML::Node document;
-  try {
-    document = load_single_yaml_document(yaml_text);
-  } catch (const YamlDocumentError& error) {
-    fail_config("config.file", error.what());
-  }
-  if (document.IsNull()) {
-    fail_config("config.file", "is empty (want at least scalr.url and scalr.accounts)");
-  }
-  if (!document.IsMap()) {
-    fail_config("config.file",
-                "want a mapping of keys at the top level, got " + std::string(node_kind(document)));
-  }
-  return document;
-}
 
 void parse_poll_section(const ConfigNode& section, PollConfig& poll) {
   section.walk({
@@ -42,7 +22,8 @@ void parse_poll_section(const ConfigNode& section, PollConfig& poll) {
 }  // namespace
 
 Config parse_config(const std::string& yaml_text, const Environment& env) {
-  const ConfigNode root = ConfigNode::root(load_document(yaml_text));
+  const ConfigNode root = ConfigNode::parse_document(
+      yaml_text, "config.file", {}, "is empty (want at least scalr.url and scalr.accounts)");
   Config config;
   std::string source{default_source_name()};
   SourceSections source_sections;

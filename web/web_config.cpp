@@ -231,21 +231,6 @@ void add_user(WebConfigFile& file, const std::string& user, const ConfigNode& va
   file.basic_auth_users.emplace(user, hash);
 }
 
-YAML::Node load_document(const std::string& yaml_text) {
-  YAML::Node document;
-  try {
-    document = load_single_yaml_document(yaml_text);
-  } catch (const YamlDocumentError& error) {
-    fail("", error.what());
-  }
-  // An empty file is valid and means plain HTTP without authentication, as in the toolkit.
-  if (document.IsNull()) return YAML::Node(YAML::NodeType::Map);
-  if (!document.IsMap()) {
-    fail("", "want a mapping of keys at the top level, got " + std::string(node_kind(document)));
-  }
-  return document;
-}
-
 }  // namespace
 
 bool is_bcrypt_hash(const std::string& hash) {
@@ -272,7 +257,8 @@ bool is_bcrypt_hash(const std::string& hash) {
 }
 
 WebConfigFile parse_web_config(const std::string& yaml_text, const std::string& base_dir) {
-  const ConfigNode root = ConfigNode::root(load_document(yaml_text), kFlag);
+  // An empty file is valid and means plain HTTP without authentication, as in the toolkit.
+  const ConfigNode root = ConfigNode::parse_document(yaml_text, kFlag, kFlag);
   WebConfigFile file;
   TlsKeys tls;
   root.walk({
