@@ -164,65 +164,47 @@ void append_wrapped(std::string& out, std::string_view text, std::size_t indent,
 
 }  // namespace
 
-CliOptions parse_cli(const std::vector<std::string>& args) {
-  CliOptions options;
-  bool report = false;
-  std::vector<const Flag*> used;
-  for (std::size_t index = 0; index < args.size(); ++index) {
-    const std::string& arg = args[index];
-    if (arg == kReportCommand) {
-      if (report) fail(arg, "given twice");
-      report = true;
-      continue;
-    }
-    const std::string_view name = std::string_view(arg).substr(0, arg.find('='));
-    const auto flag = std::find_if(flags().begin(), flags().end(), [&](const Flag& known) {
-      return known.name == name || (!known.short_name.empty() && known.short_name == name);
-    });
-    if (flag == flags().end()) {
-      if (name.rfind("--", 0) == 0) fail(name, "unknown flag");
-      if (name.size() > 1 && name.front() == '-') {
-        fail(name, "unknown flag (long flags take two dashes, e.g. --config.file)");
-      }
-      fail(arg, "unexpected argument (the only command is report; everything else is a flag)");
-    }
-    used.push_back(&*flag);
+namespace {
 
-    const bool inline_value = arg.size() > name.size();
-    std::string value;
-    if (flag->placeholder.empty()) {
-      if (inline_value) fail(flag->name, "takes no value");
-    } else if (inline_value) {
-      value = arg.substr(name.size() + 1);
-    } else {
-      // A following flag is not a value: `--config.file --check-config` lost its path.
-      if (index + 1 == args.size() || args[index + 1].rfind("--", 0) == 0) {
-        fail(flag->name, "missing value, want " + std::string(flag->name) + "=" +
-                             std::string(flag->placeholder));
-      }
-      value = args[++index];
-    }
-    if (!flag->placeholder.empty() && value.empty() && !flag->empty_allowed) {
-      fail(flag->name, "empty value");
-    }
+const Flag& find_flag(const std::string& arg, std::string_view name) {
+  const auto flag = std::find_if(flags().begin(), flags().end(), [&](const Flag& known) {
+    return known.name == name || (!known.short_name.empty() && known.short_name == name);
+  });
+  if (flag != flags().end()) return *flag;
+  if (name.rfind("--", 0) == 0) fail(name, "unknown flag");
+  if (name.size() > 1 && name.front() == '-') {
+    fail(name, "unknown flag (long flags take two dashes, e.g. --config.file)");
+  }
+  fail(arg, "unexpected argument (the only command is report; everything else is a flag)");
+}
 
-    try {
-      flag->apply(options, value);
-    } catch (const std::invalid_argument& error) {
-      fail(flag->name, error.what());
+// The value of the flag at args[index], inline (--flag=value) or the next argument, which index
+// then moves past.
+std::string flag_value(const Flag& flag, const std::vector<std::string>& args, std::size_t& index,
+                       std::string_view name) {
+  const std::string& arg = args[index];
+  const bool inline_value = arg.size() > name.size();
+  std::string value;
+  if (flag.placeholder.empty()) {
+    if (inline_value) fail(flag.name, "takes no value");
+  } else if (inline_value) {
+    value = arg.substr(name.size() + 1);
+  } else {
+    // A following flag is not a value: `--config.file --check-config` lost its path.
+    if (index + 1 == args.size() || args[index + 1].rfind("--", 0) == 0) {
+      fail(flag.name,
+           "missing value, want " + std::string(flag.name) + "=" + std::string(flag.placeholder));
     }
+    value = args[++index];
   }
-  // --help and --version answer whatever else is on the line.
-  if (options.command == Command::help || options.command == Command::version) return options;
-  for (const Flag* flag : used) {
-    if (flag->scope == Scope::report && !report) {
-      fail(flag->name, "only with the report command, e.g. scalr-usage-exporter report " +
-                           std::string(flag->name) + "=...");
-    }
-    if (flag->scope == Scope::daemon && report) fail(flag->name, "not with the report command");
+  if (!flag.placeholder.empty() && value.empty() && !flag.empty_allowed) {
+    fail(flag.name, "empty value");
   }
-  if (!report) return options;
-  ReportOptions& report_options = options.report;
+  return value;
+}
+
+// The report command's own rules, once every flag is known.
+void finish_report_options(ReportOptions& report_options) {
   if (report_options.period_text.empty()) {
     fail("--period", "required by the report command, e.g. --period=2026-10");
   }
@@ -235,6 +217,42 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
   } else if (report_options.formats.empty()) {
     report_options.formats.assign(kReportFormats.begin(), kReportFormats.end());
   }
+}
+
+}  // namespace
+
+CliOptions parse_cli(const std::vector<std::string>& args) {
+  CliOptions options;
+  bool report = false;
+  std::vector<const Flag*> used;
+  for (std::size_t index = 0; index < args.size(); ++index) {
+    const std::string& arg = args[index];
+    if (arg == kReportCommand) {
+      if (report) fail(arg, "given twice");
+      report = true;
+      continue;
+    }
+    const std::string_view name = std::string_view(arg).substr(0, arg.find('='));
+    const Flag& flag = find_flag(arg, name);
+    used.push_back(&flag);
+    const std::string value = flag_value(flag, args, index, name);
+    try {
+      flag.apply(options, value);
+    } catch (const std::invalid_argument& error) {
+      fail(flag.name, error.what());
+    }
+  }
+  // --help and --version answer whatever else is on the line.
+  if (options.command == Command::help || options.command == Command::version) return options;
+  for (const Flag* flag : used) {
+    if (flag->scope == Scope::report && !report) {
+      fail(flag->name, "only with the report command, e.g. scalr-usage-exporter report " +
+                           std::string(flag->name) + "=...");
+    }
+    if (flag->scope == Scope::daemon && report) fail(flag->name, "not with the report command");
+  }
+  if (!report) return options;
+  finish_report_options(options.report);
   options.command = Command::report;
   return options;
 }

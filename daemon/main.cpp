@@ -1,37 +1,28 @@
-// Wiring only: flags, config, logging, then the poller, the report scheduler, the snapshot store
-// and the web server, or the on-demand report command. Business logic lives in collectors/,
-// metrics/, reports/, web/ and daemon/{poller,report_scheduler,report_command}.cpp.
+// Wiring only: flags, the configuration files, logging, then --check-config, the on-demand report
+// command, or the daemon (daemon/serve.h). Business logic lives in collectors/, metrics/,
+// reports/, web/ and daemon/{poller,report_scheduler,report_command}.cpp.
 
 #include <pthread.h>
 #include <signal.h>
-#include <time.h>
+#include <time.h>  // timespec, sigtimedwait
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <iostream>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "collectors/registry/registry.h"
-#include "config/duration.h"
 #include "daemon/cli.h"
 #include "daemon/config_file.h"
-#include "daemon/notify.h"
-#include "daemon/poller.h"
 #include "daemon/report_command.h"
-#include "daemon/report_scheduler.h"
-#include "daemon/watchdog.h"
+#include "daemon/serve.h"
 #include "daemon/workers.h"
-#include "metrics/snapshot_store.h"
-#include "util/http_get.h"
 #include "util/log.h"
-#include "util/text.h"  // join
 #include "version.h"
-#include "web/server.h"
 #include "web/web_config.h"
 
 namespace scalr_usage {
@@ -39,8 +30,6 @@ namespace {
 
 constexpr int kExitUsage = 2;
 constexpr int kExitConfig = 1;
-// Well inside systemd's default TimeoutStartSec (90 s).
-constexpr std::chrono::seconds kLongestWaitForReady{60};
 
 // Signals are taken synchronously by the main thread with sigwait, so no handler runs inside a
 // library call and the other threads never see them.
@@ -54,6 +43,11 @@ sigset_t block_shutdown_signals() {
   signal(SIGPIPE, SIG_IGN);  // a scraper that hangs up must not kill the daemon
   return signals;
 }
+
+// For sources whose HTTP responses nobody counts (the report command, --check-config).
+struct NoObserver final : RequestObserver {
+  void on_response(int) override {}
+};
 
 // The report command in the foreground: SIGINT/SIGTERM stop the run (files already renamed into
 // place stay, a file being written is not left behind) instead of killing the process.
@@ -73,261 +67,78 @@ int report_command(const CliOptions& options, const Config& config) {
       }
     }
   });
-  struct NoObserver final : RequestObserver {
-    void on_response(int) override {}
-  } no_observer;
-  const Poller::SourceFactory factory = make_source_factory(config, /*check_query_at_start=*/false);
+  NoObserver no_observer;
+  const Poller::SourceFactory factory = make_source_factory(config, /*check_at_start=*/false);
   return run_report_command(
       options.report, config, [&] { return factory(no_observer); },
       ReportCommandIo{std::cout, stderr, isatty(STDERR_FILENO) == 1}, stop.get_token());
 }
 
-void log_start(const Config& config) {
-  const std::vector<std::pair<std::string, std::string>> source_fields =
-      source_log_fields(config.source);
-  std::vector<log::Field> fields = {{"version", build::kVersion},
-                                    {"revision", build::kRevision},
-                                    {"source", source_name(config.source)}};
-  for (const auto& [key, value] : source_fields) fields.emplace_back(key, value);
-  const std::string interval = format_duration(config.poll.interval);
-  fields.emplace_back("poll_interval", interval);
-  log::write(log::Level::info, "starting scalr-usage-exporter", fields);
+// --check-config reports on standard error, the daemon in its log.
+void report_invalid(const CliOptions& options, std::string_view what, const std::string& file,
+                    const ConfigError& error) {
+  if (options.command == CliOptions::Command::check_config) {
+    std::fprintf(stderr, "%s\n", error.what());
+  } else {
+    log::error(what, {{"file", file}, {"error", error.what()}});
+  }
 }
 
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+std::optional<Configuration> load_configuration(const CliOptions& options) {
+  Configuration loaded;
+  try {
+    loaded.config = load_config(options.config_file, process_environment());
+  } catch (const ConfigError& error) {
+    report_invalid(options, "invalid configuration", options.config_file, error);
+    return std::nullopt;
+  }
+  if (options.web_config_file.empty()) return loaded;
+  try {
+    loaded.web_config =
+        std::make_shared<const WebConfigFile>(load_web_config_file(options.web_config_file));
+  } catch (const ConfigError& error) {
+    report_invalid(options, "invalid web configuration", options.web_config_file, error);
+    return std::nullopt;
+  }
+  return loaded;
 }
 
-// Asks the daemon's own listener for /-/healthy over loopback: the watchdog's proof that the
-// HTTP server still answers, not merely that its threads exist. With TLS it asks the server's
-// loopback health port (WebServer::Options::loopback_health_port), in plain HTTP.
-class HealthCheck {
- public:
-  explicit HealthCheck(const WebServer& server)
-      : client_(std::make_shared<HttpGetClient>()), url_(server.health_check_url()) {}
-  bool operator()() const {
+// A source's setup (the postgres source's query) is part of the configuration, so it is checked
+// too when the source answers; a source that does not is reported but is no configuration error.
+int check_config_command(const CliOptions& options, const Configuration& loaded) {
+  if (const std::string_view key = setup_check_key(loaded.config.source); !key.empty()) {
     try {
-      return client_->get(url_, std::chrono::seconds{5}, 1024).status == 200;
-    } catch (const std::exception&) {
-      return false;
+      NoObserver no_observer;
+      const std::unique_ptr<UsageSource> source = make_source(loaded.config.source, no_observer);
+      if (const std::string unchecked = check_source_setup(*source); !unchecked.empty()) {
+        std::fprintf(stderr, "warning: %s not checked: %s\n", std::string(key).c_str(),
+                     unchecked.c_str());
+      }
+    } catch (const SourceSetupError& error) {
+      std::fprintf(stderr, "%s\n", error.what());
+      return kExitConfig;
     }
   }
-
- private:
-  std::shared_ptr<HttpGetClient> client_;  // used by the watchdog thread only
-  std::string url_;
-};
-
-// The web configuration file is read once: the listener is kept across reloads. A reload only
-// says when the file no longer matches what is being served.
-void check_web_config_unchanged(const CliOptions& options, const WebConfigFile* running) {
-  if (options.web_config_file.empty()) return;
-  try {
-    if (load_web_config_file(options.web_config_file) == *running) return;
-    log::warn("the web configuration file changed; it applies after a restart",
-              {{"file", options.web_config_file}});
-  } catch (const ConfigError& error) {
-    log::warn("the web configuration file is invalid now; the running one stays until a restart",
-              {{"file", options.web_config_file}, {"error", error.what()}});
+  std::printf("%s: configuration is valid\n", options.config_file.c_str());
+  if (loaded.web_config) {
+    std::printf("%s: web configuration is valid\n", options.web_config_file.c_str());
   }
-}
-
-// SIGHUP: a valid new configuration replaces the poller and the scheduler (accounts, interval,
-// schedules) while the listener and the values it serves stay; an invalid one is rejected and the
-// running workers carry on. web.* and web configuration file changes need a restart, since the
-// listener is kept.
-std::unique_ptr<Workers> reload(const CliOptions& options, Config& running,
-                                const WebConfigFile* running_web, SnapshotStore& store,
-                                std::unique_ptr<Workers> workers) {
-  log::info("SIGHUP received; reloading the configuration", {{"file", options.config_file}});
-  check_web_config_unchanged(options, running_web);
-  Config next;
-  try {
-    next = load_config(options.config_file, process_environment());
-    if (options.listen_address) next.web.listen_address = *options.listen_address;
-  } catch (const ConfigError& error) {
-    log::error("reload failed; keeping the running configuration",
-               {{"file", options.config_file}, {"error", error.what()}});
-    store.publish_config_status(
-        ConfigStatus{false, store.config_status()->last_reload_success_unix_seconds});
-    return workers;
-  }
-  if (next.web.listen_address != running.web.listen_address ||
-      next.web.telemetry_path != running.web.telemetry_path) {
-    log::warn("web.* changed; the listener keeps its address and path until a restart");
-  }
-  workers.reset();  // stop the old threads first: sources and the state file are not shared
-  try {
-    workers = std::make_unique<Workers>(next, store);
-  } catch (const SourceSetupError& error) {
-    log::error("reload failed; restarting with the running configuration",
-               {{"error", error.what()}});
-    store.publish_config_status(
-        ConfigStatus{false, store.config_status()->last_reload_success_unix_seconds});
-    return std::make_unique<Workers>(running, store);
-  }
-  next.web = running.web;
-  running = std::move(next);
-  store.publish_config_status(ConfigStatus{true, unix_now()});
-  log_start(running);
-  return workers;
+  return 0;
 }
 
 int run(const CliOptions& options) {
   log::init(options.log_level, options.log_format);
-  Config config;
-  try {
-    config = load_config(options.config_file, process_environment());
-  } catch (const ConfigError& error) {
-    if (options.command == CliOptions::Command::check_config) {
-      std::fprintf(stderr, "%s\n", error.what());
-    } else {
-      log::error("invalid configuration", {{"file", options.config_file}, {"error", error.what()}});
-    }
-    return kExitConfig;
-  }
-  std::shared_ptr<const WebConfigFile> web_config;
-  if (!options.web_config_file.empty()) {
-    try {
-      web_config =
-          std::make_shared<const WebConfigFile>(load_web_config_file(options.web_config_file));
-    } catch (const ConfigError& error) {
-      if (options.command == CliOptions::Command::check_config) {
-        std::fprintf(stderr, "%s\n", error.what());
-      } else {
-        log::error("invalid web configuration",
-                   {{"file", options.web_config_file}, {"error", error.what()}});
-      }
-      return kExitConfig;
-    }
-  }
+  std::optional<Configuration> loaded = load_configuration(options);
+  if (!loaded) return kExitConfig;
   if (options.command == CliOptions::Command::check_config) {
-    // A source's setup (the postgres source's query) is part of the configuration, so it is
-    // checked too when the source answers; a source that does not is reported but is no
-    // configuration error.
-    if (const std::string_view key = setup_check_key(config.source); !key.empty()) {
-      try {
-        struct NoObserver final : RequestObserver {
-          void on_response(int) override {}
-        } no_observer;
-        const std::unique_ptr<UsageSource> source = make_source(config.source, no_observer);
-        if (const std::string unchecked = check_source_setup(*source); !unchecked.empty()) {
-          std::fprintf(stderr, "warning: %s not checked: %s\n", std::string(key).c_str(),
-                       unchecked.c_str());
-        }
-      } catch (const SourceSetupError& error) {
-        std::fprintf(stderr, "%s\n", error.what());
-        return kExitConfig;
-      }
-    }
-    std::printf("%s: configuration is valid\n", options.config_file.c_str());
-    if (web_config) {
-      std::printf("%s: web configuration is valid\n", options.web_config_file.c_str());
-    }
-    return 0;
+    return check_config_command(options, *loaded);
   }
-  if (options.command == CliOptions::Command::report) return report_command(options, config);
-  if (options.listen_address) config.web.listen_address = *options.listen_address;
-
+  if (options.command == CliOptions::Command::report) {
+    return report_command(options, loaded->config);
+  }
+  if (options.listen_address) loaded->config.web.listen_address = *options.listen_address;
   const sigset_t signals = block_shutdown_signals();
-  log_start(config);
-
-  SnapshotStore store(BuildInfo{build::kVersion, build::kRevision});
-  store.publish_config_status(ConfigStatus{true, unix_now()});
-  std::unique_ptr<Workers> workers;
-  try {
-    workers = std::make_unique<Workers>(config, store);
-  } catch (const SourceSetupError& error) {
-    // The postgres source's startup check found the query unusable: fail before listening.
-    log::error("invalid configuration", {{"file", options.config_file}, {"error", error.what()}});
-    return kExitConfig;
-  }
-  const std::chrono::microseconds watchdog_interval =
-      systemd::watchdog_ping_interval().value_or(std::chrono::microseconds::zero());
-  std::unique_ptr<WebServer> server;
-  try {
-    WebServer::Options web;
-    web.listen_address = config.web.listen_address;
-    web.telemetry_path = config.web.telemetry_path;
-    web.threads = config.web.max_connections;
-    web.version = build::kVersion;
-    web.web_config = web_config;
-    web.loopback_health_port = watchdog_interval > std::chrono::microseconds::zero();
-    server = std::make_unique<WebServer>(
-        std::move(web), [&store] { return store.exposition(); },
-        [&store] { return store.snapshot()->first_poll_done; });
-  } catch (const std::exception& error) {
-    log::error("cannot start the web server", {{"error", error.what()}});
-    return kExitConfig;
-  }
-  const bool tls = web_config && web_config->tls;
-  const std::size_t users = web_config ? web_config->basic_auth_users.size() : 0;
-  log::info("listening", {{"address", config.web.listen_address},
-                          {"telemetry_path", config.web.telemetry_path},
-                          {"tls", tls ? "on" : "off"},
-                          {"basic_auth_users", std::to_string(users)}});
-  if (users > 0 && !tls) {
-    log::warn(
-        "basic authentication without TLS: passwords cross the network readable; set "
-        "tls_server_config in the web configuration file");
-  }
-
-  // The watchdog thread reads `workers` while a reload swaps it: both sides hold the mutex. During
-  // a swap there are no workers, so no ping, which a reload far shorter than the watchdog
-  // interval does not notice.
-  std::mutex workers_mutex;
-  auto watchdog = std::make_unique<Watchdog>(
-      watchdog_interval,
-      [&workers, &workers_mutex, check = HealthCheck(*server)] {
-        {
-          const std::lock_guard lock(workers_mutex);
-          if (!workers || !workers->responsive()) return false;
-        }
-        return check();
-      },
-      [] { systemd::watchdog_ping(); });
-
-  bool ready = false;
-  const auto started = std::chrono::steady_clock::now();
-  for (;;) {
-    // READY=1 once the listener is up and the first poll was attempted, or after a minute at the
-    // latest, so that a source retrying for minutes cannot make systemd's start time out; until
-    // then the loop wakes every 200 ms to look. Once ready it sleeps until a signal, so an idle
-    // daemon's main thread never wakes.
-    if (!ready && (store.snapshot()->first_poll_done ||
-                   std::chrono::steady_clock::now() - started > kLongestWaitForReady)) {
-      systemd::ready(store.snapshot()->first_poll_done
-                         ? "first poll done; serving on " + config.web.listen_address
-                         : "first poll still running; serving on " + config.web.listen_address);
-      ready = true;
-    }
-    const timespec wake{0, 200'000'000};
-    const int received =
-        ready ? sigwaitinfo(&signals, nullptr) : sigtimedwait(&signals, nullptr, &wake);
-    if (received < 0) continue;
-    if (received == SIGHUP) {
-      systemd::reloading();
-      std::unique_ptr<Workers> running;
-      {
-        const std::lock_guard lock(workers_mutex);
-        running = std::move(workers);
-      }
-      running = reload(options, config, web_config.get(), store, std::move(running));
-      const std::lock_guard lock(workers_mutex);
-      workers = std::move(running);
-      systemd::ready("configuration reloaded");
-      ready = true;
-      continue;
-    }
-    log::info("shutting down", {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"}});
-    break;
-  }
-  systemd::stopping();
-  watchdog.reset();  // first: it uses the workers and the server
-  workers.reset();
-  server.reset();
-  log::info("stopped");
-  return 0;
+  return serve(options, std::move(*loaded), signals) ? 0 : kExitConfig;
 }
 
 }  // namespace

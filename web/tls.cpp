@@ -112,12 +112,7 @@ Context new_context() {
   return ctx;
 }
 
-}  // namespace
-
-void configure_tls_context(void* ssl_ctx, const TlsServerConfig& config) {
-  SSL_CTX* const ctx = static_cast<SSL_CTX*>(ssl_ctx);
-  ERR_clear_error();
-
+void configure_protocol(SSL_CTX* ctx, const TlsServerConfig& config) {
   if (SSL_CTX_set_min_proto_version(ctx, version_number(config.min_version)) != 1) {
     fail("min_version", "not supported by OpenSSL: " + openssl_reason());
   }
@@ -138,7 +133,9 @@ void configure_tls_context(void* ssl_ctx, const TlsServerConfig& config) {
       SSL_CTX_set1_groups_list(ctx, config.groups_list.c_str()) != 1) {
     fail("curve_preferences", "rejected by OpenSSL: " + openssl_reason());
   }
+}
 
+void load_certificate_and_key(SSL_CTX* ctx, const TlsServerConfig& config) {
   SSL_CTX_set_default_passwd_cb(ctx, &no_passphrase);
   require_readable("cert_file", config.cert_file);
   if (SSL_CTX_use_certificate_chain_file(ctx, config.cert_file.c_str()) != 1) {
@@ -164,13 +161,9 @@ void configure_tls_context(void* ssl_ctx, const TlsServerConfig& config) {
     ERR_clear_error();
     mismatch();
   }
+}
 
-  // Sessions are resumed only within the same context id; needed with client certificates.
-  static constexpr std::string_view kSessionContext = "scalr-usage-exporter";
-  SSL_CTX_set_session_id_context(ctx,
-                                 reinterpret_cast<const unsigned char*>(kSessionContext.data()),
-                                 static_cast<unsigned>(kSessionContext.size()));
-
+void configure_client_verification(SSL_CTX* ctx, const TlsServerConfig& config) {
   if (config.client_auth == ClientAuth::none) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
     return;
@@ -192,6 +185,21 @@ void configure_tls_context(void* ssl_ctx, const TlsServerConfig& config) {
                          ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
                          : SSL_VERIFY_PEER,
                      nullptr);
+}
+
+}  // namespace
+
+void configure_tls_context(void* ssl_ctx, const TlsServerConfig& config) {
+  SSL_CTX* const ctx = static_cast<SSL_CTX*>(ssl_ctx);
+  ERR_clear_error();
+  configure_protocol(ctx, config);
+  load_certificate_and_key(ctx, config);
+  // Sessions are resumed only within the same context id; needed with client certificates.
+  static constexpr std::string_view kSessionContext = "scalr-usage-exporter";
+  SSL_CTX_set_session_id_context(ctx,
+                                 reinterpret_cast<const unsigned char*>(kSessionContext.data()),
+                                 static_cast<unsigned>(kSessionContext.size()));
+  configure_client_verification(ctx, config);
 }
 
 void check_tls_config(const TlsServerConfig& config) {
