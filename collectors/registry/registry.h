@@ -57,6 +57,14 @@ struct SourceTable {
   }
   template <typename C>
   using ModuleFor = std::tuple_element_t<index_of<C>(), Rows>;
+
+  // Each source has a Config type of its own, so a configuration names its module.
+  static_assert(
+      [] {
+        std::size_t row = 0;
+        return ((index_of<typename Modules::Config>() == row++) && ...);
+      }(),
+      "two sources share a Config type");
 };
 
 // The table: one row per source. The first row is the default of `source:`.
