@@ -37,6 +37,36 @@ ScheduleState load_state(const fs::path& file) {
   }
 }
 
+// What a failed run is recorded with: the run's own error, else the first failing account's, and
+// how many accounts failed.
+struct RunFailure {
+  std::string error;
+  std::size_t failed_accounts = 0;
+};
+
+RunFailure run_failure(const ReportRunResult& result) {
+  RunFailure failure{result.error, 0};
+  for (const AccountResult& account : result.accounts) {
+    if (account.error.empty()) continue;
+    if (failure.error.empty()) failure.error = account.account_id + ": " + account.error;
+    ++failure.failed_accounts;
+  }
+  return failure;
+}
+
+// Retention in a schedule's directory after its report landed; returns how many files it removed.
+// A failure is only logged: old files left behind are no reason to write the report again.
+std::size_t apply_retention(const std::string& schedule, const fs::path& directory,
+                            std::size_t keep) {
+  try {
+    return remove_old_reports(directory, keep).size();
+  } catch (const fs::filesystem_error& error) {
+    log::warn("cannot remove old reports",
+              {{"schedule", schedule}, {"directory", directory.string()}, {"error", error.what()}});
+    return 0;
+  }
+}
+
 }  // namespace
 
 ReportStatus initial_report_status(const ReportsConfig& reports, const BillingPlan& plan,
@@ -146,12 +176,7 @@ void ReportScheduler::write(const DueReport& due, UsageSource& source, Seconds n
                             std::stop_token stop) {
   const ReportSchedule& spec = schedule(due.schedule);
   const fs::path directory = options_.reports.output_dir / spec.name;
-  ReportJob job{
-      due.period, {}, {}, options_.plan, spec.formats, spec.name + ": " + spec.cron.text(), now};
-  if (const auto failure = failures_.find(due.schedule);
-      failure != failures_.end() && failure->second.period_key == due.period_key) {
-    job.already_written = failure->second.written_accounts;
-  }
+  const ReportJob job = job_for(due, spec, now);
   // catch_up: the fire time was before this check, missed while the daemon was down or retried.
   log::info("writing a scheduled report", {{"schedule", spec.name},
                                            {"period", due.period_key},
@@ -162,17 +187,27 @@ void ReportScheduler::write(const DueReport& due, UsageSource& source, Seconds n
   std::set<std::string> written = result.written_accounts();
   written.insert(job.already_written.begin(), job.already_written.end());
   if (!result.ok()) {
-    std::string error = result.error;
-    std::size_t failed = 0;
-    for (const AccountResult& account : result.accounts) {
-      if (account.error.empty()) continue;
-      if (error.empty()) error = account.account_id + ": " + account.error;
-      ++failed;
-    }
-    record_failure(due, now, error, written, failed);
+    const RunFailure failure = run_failure(result);
+    record_failure(due, now, failure.error, written, failure.failed_accounts);
     return;
   }
+  record_written(due, spec, directory, result, written, now);
+}
 
+ReportJob ReportScheduler::job_for(const DueReport& due, const ReportSchedule& spec,
+                                   Seconds now) const {
+  ReportJob job{
+      due.period, {}, {}, options_.plan, spec.formats, spec.name + ": " + spec.cron.text(), now};
+  if (const auto failure = failures_.find(due.schedule);
+      failure != failures_.end() && failure->second.period_key == due.period_key) {
+    job.already_written = failure->second.written_accounts;
+  }
+  return job;
+}
+
+void ReportScheduler::record_written(const DueReport& due, const ReportSchedule& spec,
+                                     const fs::path& directory, const ReportRunResult& result,
+                                     const std::set<std::string>& written, Seconds now) {
   state_.mark_written(due, now);
   try {
     state_.save();
@@ -182,15 +217,8 @@ void ReportScheduler::write(const DueReport& due, UsageSource& source, Seconds n
     record_failure(due, now, std::string("saving the state: ") + error.what(), written, 0);
     return;
   }
-  std::size_t removed = 0;
-  try {
-    removed = remove_old_reports(directory, static_cast<std::size_t>(options_.reports.keep)).size();
-  } catch (const fs::filesystem_error& error) {
-    // The report itself landed; old files left behind are no reason to write it again.
-    log::warn(
-        "cannot remove old reports",
-        {{"schedule", spec.name}, {"directory", directory.string()}, {"error", error.what()}});
-  }
+  const std::size_t removed =
+      apply_retention(spec.name, directory, static_cast<std::size_t>(options_.reports.keep));
   const bool recovered = failures_.erase(due.schedule) > 0;
   ReportScheduleStatus& status = status_.schedules[spec.name];
   status.last_success_unix_seconds = unix_seconds(now);

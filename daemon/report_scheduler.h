@@ -14,6 +14,7 @@
 // while the daemon runs.
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,6 +27,7 @@
 #include "collectors/source.h"
 #include "metrics/snapshot_store.h"
 #include "reports/config.h"
+#include "reports/report_runner.h"
 #include "reports/schedule_state.h"
 
 namespace scalr_usage {
@@ -79,6 +81,14 @@ class ReportScheduler final : private RequestObserver {
   void on_response(int http_status) override;
   // Runs one due report and records the outcome in the state, the status and failures_.
   void write(const DueReport& due, UsageSource& source, Seconds now, std::stop_token stop);
+  // The run of a due report; the accounts an earlier failed attempt at it wrote are not written
+  // again.
+  ReportJob job_for(const DueReport& due, const ReportSchedule& spec, Seconds now) const;
+  // A complete run: marks the report written and saves the state (a failing save is recorded as
+  // a failure), applies retention, and records the success in the status.
+  void record_written(const DueReport& due, const ReportSchedule& spec,
+                      const std::filesystem::path& directory, const ReportRunResult& result,
+                      const std::set<std::string>& written, Seconds now);
   void record_failure(const DueReport& due, Seconds now, const std::string& error,
                       const std::set<std::string>& written, std::size_t failed_accounts);
   const ReportSchedule& schedule(const std::string& name) const;

@@ -117,16 +117,11 @@ class ModelSink final : public FamilySink {
   std::vector<MetricFamily> families_;
 };
 
-}  // namespace
+Labels account_labels(const std::string& account_id) { return Labels{{"account_id", account_id}}; }
 
-void write_metrics(const Snapshot& snapshot, const BuildInfo& build, const ReportStatus& reports,
-                   const ConfigStatus& config, FamilySink& sink, std::size_t batch_samples) {
+// The runs and run-seconds counters per account, environment and workspace.
+void write_usage_families(FamilyWriter& out, const Snapshot& snapshot) {
   using namespace metric_names;
-  FamilyWriter out(sink, batch_samples);
-  const auto account_labels = [](const std::string& account_id) {
-    return Labels{{"account_id", account_id}};
-  };
-
   write_usage_level(out, kAccountRuns, kAccountRunSeconds, "account", [&](auto emit) {
     for_each_usage(snapshot, [&](const std::string& account_id, const AccountUsage& usage) {
       emit(account_labels(account_id), usage.total);
@@ -149,7 +144,11 @@ void write_metrics(const Snapshot& snapshot, const BuildInfo& build, const Repor
       }
     });
   });
+}
 
+// The billing period the usage counters cover, per account with usage.
+void write_period_families(FamilyWriter& out, const Snapshot& snapshot) {
+  using namespace metric_names;
   out.begin(kPeriodStart,
             "Start of the billing period the usage values cover (inclusive), as a Unix timestamp.",
             MetricType::Gauge);
@@ -162,7 +161,12 @@ void write_metrics(const Snapshot& snapshot, const BuildInfo& build, const Repor
   for_each_usage(snapshot, [&](const std::string& account_id, const AccountUsage& usage) {
     out.sample(account_labels(account_id), unix_seconds(usage.period.end));
   });
+}
 
+// How the polls went: per account (up, last success, last duration, errors by reason) and for
+// the source as a whole.
+void write_account_health_families(FamilyWriter& out, const Snapshot& snapshot) {
+  using namespace metric_names;
   out.begin(kUp, "1 if the last poll of the account succeeded, 0 otherwise.", MetricType::Gauge);
   for (const auto& [account_id, state] : snapshot.accounts) {
     out.sample(account_labels(account_id), state.up ? 1 : 0);
@@ -195,7 +199,12 @@ void write_metrics(const Snapshot& snapshot, const BuildInfo& build, const Repor
                  it == snapshot.poll_errors.end() ? 0.0 : static_cast<double>(it->second));
     }
   }
+}
 
+// The exporter's own state: API responses (polls and report runs), build, configuration loads.
+void write_exporter_families(FamilyWriter& out, const Snapshot& snapshot, const BuildInfo& build,
+                             const ReportStatus& reports, const ConfigStatus& config) {
+  using namespace metric_names;
   out.begin(kApiRequests, "HTTP responses received from the Scalr API since start, by status code.",
             MetricType::Counter);
   // The report runs call the same API with their own source; one count tells the whole load.
@@ -214,6 +223,13 @@ void write_metrics(const Snapshot& snapshot, const BuildInfo& build, const Repor
   out.begin(kConfigReloadSuccessTimestamp, "Unix time of the last successful configuration load.",
             MetricType::Gauge);
   out.sample({}, config.last_reload_success_unix_seconds);
+}
+
+// Billing and scheduled reports: the plan's included runs per account, report errors and
+// successes per schedule.
+void write_report_families(FamilyWriter& out, const Snapshot& snapshot,
+                           const ReportStatus& reports) {
+  using namespace metric_names;
   out.begin(kIncludedRuns,
             "Runs included per billing period by the configured plan (billing.included_runs).",
             MetricType::Gauge);
@@ -236,6 +252,19 @@ void write_metrics(const Snapshot& snapshot, const BuildInfo& build, const Repor
       out.sample({{"schedule", schedule}}, *status.last_success_unix_seconds);
     }
   }
+}
+
+}  // namespace
+
+void write_metrics(const Snapshot& snapshot, const BuildInfo& build, const ReportStatus& reports,
+                   const ConfigStatus& config, FamilySink& sink, std::size_t batch_samples) {
+  FamilyWriter out(sink, batch_samples);
+  // This order is the order of the exposition: keep it, the golden files pin it.
+  write_usage_families(out, snapshot);
+  write_period_families(out, snapshot);
+  write_account_health_families(out, snapshot);
+  write_exporter_families(out, snapshot, build, reports, config);
+  write_report_families(out, snapshot, reports);
   out.end();
 }
 

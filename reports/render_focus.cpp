@@ -122,74 +122,90 @@ std::string description(const AccountReport& account, const Charge& charge) {
   return text;
 }
 
+// What every row of one account shares: the period and the plan's price and currency.
+struct AccountTerms {
+  std::string start;  // RFC 3339
+  std::string end;
+  std::uint64_t price_micros = 0;
+  std::string currency;
+};
+
+// One charge's row, its fields in the order of kColumns (the comments name them). billed_cents is
+// the charge's part of the account's overage cost.
+std::string charge_row(const AccountReport& account, const AccountTerms& terms, const Charge& c,
+                       std::uint64_t billed_cents) {
+  const std::string runs = std::to_string(c.usage.runs);
+  const std::string list_cost = money(cost_cents(c.usage.runs, terms.price_micros));
+  const bool resource = !c.workspace_id.empty();
+  return csv_row({
+      money(billed_cents),                                           // BilledCost
+      csv_text(account.account_id),                                  // BillingAccountId
+      csv_text(account.account_id),                                  // BillingAccountName
+      csv_text(terms.currency),                                      // BillingCurrency
+      terms.end,                                                     // BillingPeriodEnd
+      terms.start,                                                   // BillingPeriodStart
+      "Usage",                                                       // ChargeCategory
+      "",                                                            // ChargeClass
+      csv_text(description(account, c)),                             // ChargeDescription
+      "Usage-Based",                                                 // ChargeFrequency
+      terms.end,                                                     // ChargePeriodEnd
+      terms.start,                                                   // ChargePeriodStart
+      runs,                                                          // ConsumedQuantity
+      "Runs",                                                        // ConsumedUnit
+      list_cost,                                                     // ContractedCost
+      decimal_micros(terms.price_micros),                            // ContractedUnitPrice
+      money(billed_cents),                                           // EffectiveCost
+      "Scalr",                                                       // InvoiceIssuerName
+      list_cost,                                                     // ListCost
+      decimal_micros(terms.price_micros),                            // ListUnitPrice
+      "Standard",                                                    // PricingCategory
+      runs,                                                          // PricingQuantity
+      "Runs",                                                        // PricingUnit
+      "Scalr",                                                       // ProviderName
+      "Scalr",                                                       // PublisherName
+      csv_text(c.workspace_id),                                      // ResourceId
+      csv_text(c.workspace_name),                                    // ResourceName
+      resource ? "Workspace" : "",                                   // ResourceType
+      "Developer Tools",                                             // ServiceCategory
+      "Scalr",                                                       // ServiceName
+      "Continuous Integration and Deployment",                       // ServiceSubcategory
+      csv_text(c.environment_id),                                    // SubAccountId
+      csv_text(c.environment_id.empty() ? "" : c.environment_name),  // SubAccountName
+      account.plan ? std::to_string(account.plan->included_runs) : "",
+      account.plan ? std::to_string(account.plan->runs_over_plan) : "",
+      account.plan ? "ProportionalToRunsLargestRemainderCents" : "None",
+      csv_text(c.environment_id),
+      csv_text(c.environment_name),
+      fixed(static_cast<double>(c.usage.run_seconds) / 3600, 4),
+      std::to_string(c.usage.run_seconds),
+  });
+}
+
+// Appends the rows of one account's charges, its overage cost allocated over them by runs.
+void append_account_rows(std::string& out, const Report& report, const AccountReport& account) {
+  const std::vector<Charge> charges = charges_of(account);
+  const std::uint64_t overage = account.plan ? account.plan->overage_cost_cents : 0;
+  const AccountTerms terms{format_rfc3339(account.period.start), format_rfc3339(account.period.end),
+                           account.plan ? account.plan->overage_price_micros : 0,
+                           account.plan ? account.plan->currency : report.plan.currency};
+
+  std::vector<std::uint64_t> weights;
+  for (const Charge& charge : charges) weights.push_back(charge.usage.runs);
+  // Overage > 0 means runs > included >= 1, so some row has runs and the weights are not all 0.
+  const std::vector<std::uint64_t> billed = allocate_largest_remainder(overage, weights);
+  for (std::size_t i = 0; i < charges.size(); ++i) {
+    out += charge_row(account, terms, charges[i], billed[i]);
+  }
+}
+
 }  // namespace
 
 std::string render_focus(const Report& report) {
   std::vector<std::string> header;
   for (const std::string_view name : kColumns) header.push_back(csv_field(name));
   std::string out = csv_row(header);
-
   for (const AccountReport* account : accounts_by_id(report)) {
-    const std::vector<Charge> charges = charges_of(*account);
-    const std::uint64_t price = account->plan ? account->plan->overage_price_micros : 0;
-    const std::uint64_t overage = account->plan ? account->plan->overage_cost_cents : 0;
-    const std::string currency = account->plan ? account->plan->currency : report.plan.currency;
-
-    std::vector<std::uint64_t> weights;
-    for (const Charge& charge : charges) weights.push_back(charge.usage.runs);
-    // Overage > 0 means runs > included >= 1, so some row has runs and the weights are not all 0.
-    const std::vector<std::uint64_t> billed = allocate_largest_remainder(overage, weights);
-
-    const std::string start = format_rfc3339(account->period.start);
-    const std::string end = format_rfc3339(account->period.end);
-    for (std::size_t i = 0; i < charges.size(); ++i) {
-      const Charge& c = charges[i];
-      const std::string runs = std::to_string(c.usage.runs);
-      const std::string list_cost = money(cost_cents(c.usage.runs, price));
-      const bool resource = !c.workspace_id.empty();
-      out += csv_row({
-          money(billed[i]),                                              // BilledCost
-          csv_text(account->account_id),                                 // BillingAccountId
-          csv_text(account->account_id),                                 // BillingAccountName
-          csv_text(currency),                                            // BillingCurrency
-          end,                                                           // BillingPeriodEnd
-          start,                                                         // BillingPeriodStart
-          "Usage",                                                       // ChargeCategory
-          "",                                                            // ChargeClass
-          csv_text(description(*account, c)),                            // ChargeDescription
-          "Usage-Based",                                                 // ChargeFrequency
-          end,                                                           // ChargePeriodEnd
-          start,                                                         // ChargePeriodStart
-          runs,                                                          // ConsumedQuantity
-          "Runs",                                                        // ConsumedUnit
-          list_cost,                                                     // ContractedCost
-          decimal_micros(price),                                         // ContractedUnitPrice
-          money(billed[i]),                                              // EffectiveCost
-          "Scalr",                                                       // InvoiceIssuerName
-          list_cost,                                                     // ListCost
-          decimal_micros(price),                                         // ListUnitPrice
-          "Standard",                                                    // PricingCategory
-          runs,                                                          // PricingQuantity
-          "Runs",                                                        // PricingUnit
-          "Scalr",                                                       // ProviderName
-          "Scalr",                                                       // PublisherName
-          csv_text(c.workspace_id),                                      // ResourceId
-          csv_text(c.workspace_name),                                    // ResourceName
-          resource ? "Workspace" : "",                                   // ResourceType
-          "Developer Tools",                                             // ServiceCategory
-          "Scalr",                                                       // ServiceName
-          "Continuous Integration and Deployment",                       // ServiceSubcategory
-          csv_text(c.environment_id),                                    // SubAccountId
-          csv_text(c.environment_id.empty() ? "" : c.environment_name),  // SubAccountName
-          account->plan ? std::to_string(account->plan->included_runs) : "",
-          account->plan ? std::to_string(account->plan->runs_over_plan) : "",
-          account->plan ? "ProportionalToRunsLargestRemainderCents" : "None",
-          csv_text(c.environment_id),
-          csv_text(c.environment_name),
-          fixed(static_cast<double>(c.usage.run_seconds) / 3600, 4),
-          std::to_string(c.usage.run_seconds),
-      });
-    }
+    append_account_rows(out, report, *account);
   }
   return out;
 }

@@ -61,6 +61,88 @@ std::string sanitize_file_part(const std::string& text) {
   return out.empty() ? "unknown" : out;
 }
 
+// Throws std::invalid_argument for an empty or overlong period or a previous usage of another
+// account (see build_account_report).
+void check_report_input(const AccountUsage& current, const AccountUsage* previous) {
+  if (current.period.end <= current.period.start) {
+    throw std::invalid_argument("empty report period for account " + current.account_id);
+  }
+  if (current.period.end - current.period.start > kMaxPeriod) {
+    throw std::invalid_argument("report period longer than 3660 days for account " +
+                                current.account_id);
+  }
+  if (previous != nullptr && previous->account_id != current.account_id) {
+    throw std::invalid_argument("previous usage of account " + previous->account_id +
+                                " given for account " + current.account_id);
+  }
+}
+
+// The model promises id order; sorting again costs little and makes the output order a property
+// of the report rather than of whichever source built the usage.
+std::vector<EnvironmentRow> environment_rows(const AccountUsage& current) {
+  std::vector<EnvironmentRow> rows;
+  for (const EnvironmentUsage& env : current.environments) {
+    rows.push_back(EnvironmentRow{env.id, env.name, env.usage,
+                                  share_of(env.usage.runs, current.total.runs),
+                                  share_of(env.usage.run_seconds, current.total.run_seconds)});
+  }
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const EnvironmentRow& a, const EnvironmentRow& b) { return a.id < b.id; });
+  return rows;
+}
+
+// By id, as environment_rows.
+std::vector<WorkspaceRow> workspace_rows(const AccountUsage& current) {
+  std::vector<WorkspaceRow> rows;
+  for (const WorkspaceUsage& ws : current.workspaces) {
+    rows.push_back(WorkspaceRow{ws.id, ws.name, ws.environment_id, ws.environment_name, ws.usage,
+                                share_of(ws.usage.runs, current.total.runs),
+                                share_of(ws.usage.run_seconds, current.total.run_seconds)});
+  }
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const WorkspaceRow& a, const WorkspaceRow& b) { return a.id < b.id; });
+  return rows;
+}
+
+// The top_n workspaces with any runs or run seconds: by runs desc, run seconds desc, id asc.
+std::vector<WorkspaceRow> top_workspace_rows(const std::vector<WorkspaceRow>& workspaces,
+                                             std::size_t top_n) {
+  std::vector<WorkspaceRow> top;
+  for (const WorkspaceRow& ws : workspaces) {
+    if (ws.usage.runs > 0 || ws.usage.run_seconds > 0) top.push_back(ws);
+  }
+  std::stable_sort(top.begin(), top.end(), [](const WorkspaceRow& a, const WorkspaceRow& b) {
+    if (a.usage.runs != b.usage.runs) return a.usage.runs > b.usage.runs;
+    if (a.usage.run_seconds != b.usage.run_seconds) {
+      return a.usage.run_seconds > b.usage.run_seconds;
+    }
+    return a.id < b.id;
+  });
+  if (top.size() > top_n) top.resize(top_n);
+  return top;
+}
+
+// The account's current total against its total in the period before.
+UsageChange usage_change(const UsageCounts& current, const AccountUsage& previous) {
+  return UsageChange{previous.period,
+                     previous.total,
+                     delta(current.runs, previous.total.runs),
+                     delta(current.run_seconds, previous.total.run_seconds),
+                     relative(current.runs, previous.total.runs),
+                     relative(current.run_seconds, previous.total.run_seconds)};
+}
+
+// The plan's figures for an account's total; micros is price_micros(plan.overage_price).
+PlanUsage plan_usage(const UsageCounts& total, const BillingPlan& plan, std::uint64_t micros) {
+  PlanUsage usage;
+  usage.included_runs = plan.included_runs;
+  usage.runs_over_plan = total.runs > plan.included_runs ? total.runs - plan.included_runs : 0;
+  usage.overage_price_micros = micros;
+  usage.overage_cost_cents = cost_cents(usage.runs_over_plan, micros);
+  usage.currency = plan.currency;
+  return usage;
+}
+
 }  // namespace
 
 bool has_plan(const BillingPlan& plan) { return plan.included_runs > 0; }
@@ -118,17 +200,7 @@ double share_of(std::uint64_t part, std::uint64_t total) {
 
 AccountReport build_account_report(const AccountUsage& current, const AccountUsage* previous,
                                    const BillingPlan& plan, std::size_t top_n) {
-  if (current.period.end <= current.period.start) {
-    throw std::invalid_argument("empty report period for account " + current.account_id);
-  }
-  if (current.period.end - current.period.start > kMaxPeriod) {
-    throw std::invalid_argument("report period longer than 3660 days for account " +
-                                current.account_id);
-  }
-  if (previous != nullptr && previous->account_id != current.account_id) {
-    throw std::invalid_argument("previous usage of account " + previous->account_id +
-                                " given for account " + current.account_id);
-  }
+  check_report_input(current, previous);
   // Validate the price even without a plan, so that a bad config fails the first report and not
   // the first month someone configures included_runs.
   const std::uint64_t micros = price_micros(plan.overage_price);
@@ -138,60 +210,12 @@ AccountReport build_account_report(const AccountUsage& current, const AccountUsa
   report.period = current.period;
   report.total = current.total;
   report.run_hours = static_cast<double>(current.total.run_seconds) / 3600.0;
-
-  for (const EnvironmentUsage& env : current.environments) {
-    report.environments.push_back(
-        EnvironmentRow{env.id, env.name, env.usage, share_of(env.usage.runs, current.total.runs),
-                       share_of(env.usage.run_seconds, current.total.run_seconds)});
-  }
-  // The model promises id order; sorting again costs little and makes the output order a
-  // property of the report rather than of whichever source built the usage.
-  std::stable_sort(report.environments.begin(), report.environments.end(),
-                   [](const EnvironmentRow& a, const EnvironmentRow& b) { return a.id < b.id; });
-
-  for (const WorkspaceUsage& ws : current.workspaces) {
-    report.workspaces.push_back(
-        WorkspaceRow{ws.id, ws.name, ws.environment_id, ws.environment_name, ws.usage,
-                     share_of(ws.usage.runs, current.total.runs),
-                     share_of(ws.usage.run_seconds, current.total.run_seconds)});
-  }
-  std::stable_sort(report.workspaces.begin(), report.workspaces.end(),
-                   [](const WorkspaceRow& a, const WorkspaceRow& b) { return a.id < b.id; });
-
-  for (const WorkspaceRow& ws : report.workspaces) {
-    if (ws.usage.runs > 0 || ws.usage.run_seconds > 0) report.top_workspaces.push_back(ws);
-  }
-  std::stable_sort(report.top_workspaces.begin(), report.top_workspaces.end(),
-                   [](const WorkspaceRow& a, const WorkspaceRow& b) {
-                     if (a.usage.runs != b.usage.runs) return a.usage.runs > b.usage.runs;
-                     if (a.usage.run_seconds != b.usage.run_seconds) {
-                       return a.usage.run_seconds > b.usage.run_seconds;
-                     }
-                     return a.id < b.id;
-                   });
-  if (report.top_workspaces.size() > top_n) report.top_workspaces.resize(top_n);
-
+  report.environments = environment_rows(current);
+  report.workspaces = workspace_rows(current);
+  report.top_workspaces = top_workspace_rows(report.workspaces, top_n);
   report.daily = every_day(current.period, current.daily);
-
-  if (previous != nullptr) {
-    report.change = UsageChange{previous->period,
-                                previous->total,
-                                delta(current.total.runs, previous->total.runs),
-                                delta(current.total.run_seconds, previous->total.run_seconds),
-                                relative(current.total.runs, previous->total.runs),
-                                relative(current.total.run_seconds, previous->total.run_seconds)};
-  }
-
-  if (has_plan(plan)) {
-    PlanUsage usage;
-    usage.included_runs = plan.included_runs;
-    usage.runs_over_plan =
-        current.total.runs > plan.included_runs ? current.total.runs - plan.included_runs : 0;
-    usage.overage_price_micros = micros;
-    usage.overage_cost_cents = cost_cents(usage.runs_over_plan, micros);
-    usage.currency = plan.currency;
-    report.plan = usage;
-  }
+  if (previous != nullptr) report.change = usage_change(current.total, *previous);
+  if (has_plan(plan)) report.plan = plan_usage(current.total, plan, micros);
   return report;
 }
 

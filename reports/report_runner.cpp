@@ -60,6 +60,125 @@ std::string describe(const SourceError& error) {
   return std::string(to_string(error.reason())) + ": " + error.what();
 }
 
+// The fetches of a run, by account id; only the accounts this run writes.
+using FetchedAccounts = std::map<std::string, Fetched>;
+
+// Creates the report directory; false (result.error says why) when it cannot exist.
+bool prepare_directory(const fs::path& directory, ReportRunResult& result) {
+  try {
+    ensure_report_directory(directory);
+  } catch (const std::system_error& error) {
+    result.error = error.what();
+    return false;
+  }
+  return true;
+}
+
+// The job's accounts, or those the source lists for the period, sorted and without duplicates;
+// nullopt when they cannot be listed (result says why: cancelled, or error).
+std::optional<std::vector<std::string>> list_accounts(UsageSource& source, const ReportJob& job,
+                                                      std::stop_token stop,
+                                                      ReportRunResult& result) {
+  std::vector<std::string> accounts = job.accounts;
+  if (accounts.empty()) {
+    try {
+      accounts = source.accounts(job.period, stop);
+    } catch (const SourceError& error) {
+      if (error.reason() == ErrorReason::cancelled) {
+        result.cancelled = true;
+      } else {
+        result.error = "cannot list the accounts: " + describe(error);
+      }
+      return std::nullopt;
+    }
+  }
+  std::sort(accounts.begin(), accounts.end());
+  accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
+  return accounts;
+}
+
+// Fetches the period and the period before for every account in fetched, recording a failing
+// account's first error in its entry. False when the run was cancelled (the rest not attempted).
+// All current periods first, then all previous ones: a source that reads every account in one
+// query per period (PostgreSQL) then runs two queries, not two per account.
+bool fetch_all(UsageSource& source, const ReportJob& job, FetchedAccounts& fetched,
+               std::stop_token stop, const ProgressCallback& progress) {
+  ReportProgress step{0, 2 * fetched.size(), {}};
+  const Period before = previous_period(job.period);
+  for (const bool previous : {false, true}) {
+    for (auto& [account, state] : fetched) {
+      if (stop.stop_requested()) return false;
+      if (!state.error.empty()) {
+        ++step.done;
+        continue;
+      }
+      step.account = account;
+      if (progress) progress(step);
+      try {
+        (previous ? state.previous : state.current) =
+            source.fetch(account, previous ? before : job.period, stop);
+      } catch (const SourceError& error) {
+        if (error.reason() == ErrorReason::cancelled) return false;
+        state.error = (previous ? "previous period: " : "period: ") + describe(error);
+      }
+      ++step.done;
+    }
+  }
+  return true;
+}
+
+// Writes the report of one account (the last of report.accounts) in each of the job's formats.
+// One account per file: the files of a period are per account, for chargeback to each team.
+void write_account_files(const Report& report, const ReportJob& job, const fs::path& directory,
+                         const std::string& period_key, AccountResult& outcome) {
+  const Report single{
+      report.generated_at, report.schedule, report.period, {report.accounts.back()}, report.plan};
+  for (const std::string& format : job.formats) {
+    const fs::path file = directory / report_file_name(outcome.account_id, period_key, format);
+    try {
+      write_file_atomically(file, render_report(single, format));
+      outcome.files.push_back(file);
+    } catch (const std::system_error& error) {
+      // The other formats are still tried: one target in the way need not block them.
+      if (outcome.error.empty()) outcome.error = error.what();
+    }
+  }
+}
+
+// Records one account's outcome in result: skipped (not fetched), its fetch error, or its report
+// added to report and, for files output, written.
+void build_and_write(const std::string& account, const FetchedAccounts& fetched,
+                     const ReportJob& job, const ReportOutput& output, Report& report,
+                     ReportRunResult& result) {
+  AccountResult& outcome = result.accounts.emplace_back();
+  outcome.account_id = account;
+  const auto state = fetched.find(account);
+  if (state == fetched.end()) {
+    outcome.skipped = true;
+    return;
+  }
+  outcome.error = state->second.error;
+  if (!outcome.error.empty()) return;
+  try {
+    report.accounts.push_back(
+        build_account_report(*state->second.current, &*state->second.previous, job.plan));
+  } catch (const std::exception& error) {  // invalid_argument, overflow_error
+    outcome.error = std::string("building the report: ") + error.what();
+    return;
+  }
+  if (output.stream == nullptr) {
+    write_account_files(report, job, output.directory, result.period_key, outcome);
+  }
+}
+
+// Every account in one document on the stream, in the job's only format.
+void write_stream(const Report& report, const ReportJob& job, std::ostream& stream,
+                  ReportRunResult& result) {
+  stream << render_report(report, job.formats.front());
+  stream.flush();
+  if (!stream) result.error = "cannot write the report to the output stream";
+}
+
 }  // namespace
 
 Period previous_period(const Period& period) {
@@ -161,105 +280,25 @@ ReportRunResult run_report(UsageSource& source, const ReportJob& job, const Repo
   if (to_stream && job.formats.size() != 1) {
     throw std::invalid_argument("a report on a stream has exactly one format");
   }
-  if (!to_stream) {
-    // Before asking the source anything: a directory that cannot exist fails every account.
-    try {
-      ensure_report_directory(output.directory);
-    } catch (const std::system_error& error) {
-      result.error = error.what();
-      return result;
-    }
-  }
+  // Before asking the source anything: a directory that cannot exist fails every account.
+  if (!to_stream && !prepare_directory(output.directory, result)) return result;
 
-  std::vector<std::string> accounts = job.accounts;
-  if (accounts.empty()) {
-    try {
-      accounts = source.accounts(job.period, stop);
-    } catch (const SourceError& error) {
-      if (error.reason() == ErrorReason::cancelled) {
-        result.cancelled = true;
-      } else {
-        result.error = "cannot list the accounts: " + describe(error);
-      }
-      return result;
-    }
-  }
-  std::sort(accounts.begin(), accounts.end());
-  accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
-
-  std::map<std::string, Fetched> fetched;
-  for (const std::string& account : accounts) {
+  std::optional<std::vector<std::string>> accounts = list_accounts(source, job, stop, result);
+  if (!accounts) return result;
+  FetchedAccounts fetched;
+  for (const std::string& account : *accounts) {
     if (to_stream || !job.already_written.contains(account)) fetched[account];
   }
-  // All current periods first, then all previous ones: a source that reads every account in one
-  // query per period (PostgreSQL) then runs two queries, not two per account.
-  ReportProgress step{0, 2 * fetched.size(), {}};
-  const Period before = previous_period(job.period);
-  for (const bool previous : {false, true}) {
-    for (auto& [account, state] : fetched) {
-      if (stop.stop_requested()) {
-        result.cancelled = true;
-        return result;
-      }
-      if (!state.error.empty()) {
-        ++step.done;
-        continue;
-      }
-      step.account = account;
-      if (progress) progress(step);
-      try {
-        (previous ? state.previous : state.current) =
-            source.fetch(account, previous ? before : job.period, stop);
-      } catch (const SourceError& error) {
-        if (error.reason() == ErrorReason::cancelled) {
-          result.cancelled = true;
-          return result;
-        }
-        state.error = (previous ? "previous period: " : "period: ") + describe(error);
-      }
-      ++step.done;
-    }
+  if (!fetch_all(source, job, fetched, stop, progress)) {
+    result.cancelled = true;
+    return result;
   }
 
   Report report{format_rfc3339(job.generated_at), job.schedule, job.period, {}, job.plan};
-  for (const std::string& account : accounts) {
-    AccountResult& outcome = result.accounts.emplace_back();
-    outcome.account_id = account;
-    const auto state = fetched.find(account);
-    if (state == fetched.end()) {
-      outcome.skipped = true;
-      continue;
-    }
-    outcome.error = state->second.error;
-    if (!outcome.error.empty()) continue;
-    try {
-      report.accounts.push_back(
-          build_account_report(*state->second.current, &*state->second.previous, job.plan));
-    } catch (const std::exception& error) {  // invalid_argument, overflow_error
-      outcome.error = std::string("building the report: ") + error.what();
-      continue;
-    }
-    if (to_stream) continue;
-    // One account per file: the files of a period are per account, for chargeback to each team.
-    const Report single{
-        report.generated_at, report.schedule, report.period, {report.accounts.back()}, report.plan};
-    for (const std::string& format : job.formats) {
-      const fs::path file = output.directory / report_file_name(account, result.period_key, format);
-      try {
-        write_file_atomically(file, render_report(single, format));
-        outcome.files.push_back(file);
-      } catch (const std::system_error& error) {
-        // The other formats are still tried: one target in the way need not block them.
-        if (outcome.error.empty()) outcome.error = error.what();
-      }
-    }
+  for (const std::string& account : *accounts) {
+    build_and_write(account, fetched, job, output, report, result);
   }
-
-  if (to_stream && result.ok()) {
-    *output.stream << render_report(report, job.formats.front());
-    output.stream->flush();
-    if (!*output.stream) result.error = "cannot write the report to the output stream";
-  }
+  if (to_stream && result.ok()) write_stream(report, job, *output.stream, result);
   return result;
 }
 
