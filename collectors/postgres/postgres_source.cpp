@@ -2,13 +2,13 @@
 
 #include <pqxx/pqxx>
 
-#include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <utility>
 
 #include "collectors/postgres/queries.h"
+#include "collectors/postgres/rows.h"
 #include "config/duration.h"
+#include "model/aggregate.h"
 #include "model/period.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -17,25 +17,7 @@ namespace scalr_usage {
 
 namespace {
 
-constexpr std::string_view kQueryKey = "postgres.query";
 constexpr std::string_view kQueryCanceled = "57014";  // statement_timeout, or a cancel request
-
-// libpq and the server write multi-line messages (a trailing newline, indented hints, "LINE 3:"
-// context with a caret); a log field and a one-line config error want them on one line.
-std::string one_line(std::string_view text) {
-  std::string out;
-  bool pending_space = false;
-  for (const char c : text) {
-    if (is_space(c)) {
-      pending_space = !out.empty();
-      continue;
-    }
-    if (pending_space) out += ' ';
-    pending_space = false;
-    out += is_control(c) ? ' ' : c;
-  }
-  return out;
-}
 
 // The server's primary message ("ERROR:  relation \"x\" does not exist"), without the context
 // lines that quote the query back.
@@ -73,62 +55,7 @@ class NoticeLogger final : public pqxx::errorhandler {
   const DsnScrubber& scrub_;
 };
 
-std::vector<std::string> column_names(const pqxx::result& result) {
-  std::vector<std::string> names;
-  for (pqxx::row::size_type i = 0; i < result.columns(); ++i) {
-    names.emplace_back(result.column_name(i));
-  }
-  return names;
-}
-
-// Throws make_error(message) when a required column is missing or ambiguous.
-template <typename MakeError>
-void check_columns(const pqxx::result& result, MakeError make_error) {
-  const std::vector<std::string> names = column_names(result);
-  const std::vector<std::string> missing = missing_columns(names);
-  if (!missing.empty()) {
-    throw make_error(std::string(kQueryKey) + ": missing column(s) " + join(missing, ", ") +
-                     " (the query must return " + join(postgres_sql::kRequiredColumns, ", ") + ")");
-  }
-  for (const std::string_view column : postgres_sql::kRequiredColumns) {
-    const auto count = std::count(names.begin(), names.end(), column);
-    if (count > 1) {
-      throw make_error(std::string(kQueryKey) + ": column " + std::string(column) + " appears " +
-                       std::to_string(count) + " times");
-    }
-  }
-}
-
 }  // namespace
-
-std::optional<std::uint64_t> parse_whole_number(std::string_view text) {
-  const std::size_t point = text.find('.');
-  const std::string_view whole = text.substr(0, point);
-  if (point != std::string_view::npos) {
-    const std::string_view fraction = text.substr(point + 1);
-    if (!std::all_of(fraction.begin(), fraction.end(), [](char c) { return c == '0'; })) {
-      return std::nullopt;
-    }
-  }
-  if (whole.empty() ||
-      !std::all_of(whole.begin(), whole.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  std::uint64_t value = 0;
-  const auto [end, error] = std::from_chars(whole.data(), whole.data() + whole.size(), value);
-  if (error != std::errc() || end != whole.data() + whole.size()) return std::nullopt;
-  return value;
-}
-
-std::vector<std::string> missing_columns(std::span<const std::string> columns) {
-  std::vector<std::string> missing;
-  for (const std::string_view required : postgres_sql::kRequiredColumns) {
-    if (std::find(columns.begin(), columns.end(), required) == columns.end()) {
-      missing.emplace_back(required);
-    }
-  }
-  return missing;
-}
 
 // The connection and its notice handler, which must go first: pqxx requires an errorhandler to be
 // unregistered before its connection closes, and members are destroyed in reverse order.
@@ -287,101 +214,6 @@ void PostgresSource::check_query(std::stop_token stop) {
   });
 }
 
-void PostgresSource::read_rows(const pqxx::result& batch, std::size_t first_row,
-                               const Period& period, Aggregators& sums) const {
-  std::array<pqxx::row::size_type, postgres_sql::kRequiredColumns.size()> index{};
-  for (std::size_t i = 0; i < index.size(); ++i) {
-    index[i] = batch.column_number(std::string(postgres_sql::kRequiredColumns[i]));
-  }
-  enum Column {
-    account,
-    environment,
-    environment_name,
-    workspace,
-    workspace_name,
-    date,
-    runs,
-    seconds
-  };
-
-  // One row object for the whole batch: assigning to its strings reuses their buffers.
-  WorkspaceDayRow parsed;
-  for (pqxx::result::size_type n = 0; n < batch.size(); ++n) {
-    const pqxx::row row = batch[n];
-    const std::size_t row_number = first_row + n + 1;
-    const auto fail = [&](Column column, const std::string& problem) {
-      return SourceError(ErrorReason::bad_response,
-                         std::string(kQueryKey) + ": row " + std::to_string(row_number) + ": " +
-                             std::string(postgres_sql::kRequiredColumns[column]) + " " + problem);
-    };
-    // Ids and names become labels: bounded before they are even copied.
-    const auto check_length = [&](Column column, const pqxx::field& field) {
-      check_label_length(std::string_view(field.c_str(), field.size()), config_.max_label_length,
-                         std::string(kQueryKey) + ": row " + std::to_string(row_number) + ": " +
-                             std::string(postgres_sql::kRequiredColumns[column]),
-                         "postgres.max_label_length");
-    };
-    const auto id = [&](Column column, std::string& out) {
-      const pqxx::field field = row[index[column]];
-      if (field.is_null()) throw fail(column, "is null");
-      if (field.size() == 0) throw fail(column, "is empty");
-      check_length(column, field);
-      out.assign(field.c_str(), field.size());
-    };
-    const auto name = [&](Column column, std::string& out) {
-      const pqxx::field field = row[index[column]];
-      if (field.is_null()) return out.clear();
-      check_length(column, field);
-      out.assign(field.c_str(), field.size());
-    };
-    const auto count = [&](Column column) {
-      const pqxx::field field = row[index[column]];
-      if (field.is_null()) throw fail(column, "is null");
-      const std::string_view text(field.c_str(), field.size());
-      const auto value = parse_whole_number(text);
-      if (!value) {
-        throw fail(column, "is " + one_line(text.substr(0, 40)) +
-                               ", want a whole number of at least 0 (cast with ::bigint)");
-      }
-      return *value;
-    };
-
-    if (const pqxx::field field = row[index[account]]; !config_.accounts.empty()) {
-      if (field.is_null()) throw fail(account, "is null");
-      if (field.size() == 0) throw fail(account, "is empty");
-      const std::string_view account_id(field.c_str(), field.size());
-      if (std::find(config_.accounts.begin(), config_.accounts.end(), account_id) ==
-          config_.accounts.end()) {
-        continue;  // outside the filter, so not this exporter's business, well-formed or not
-      }
-    }
-    id(account, parsed.account_id);
-    id(environment, parsed.environment_id);
-    name(environment_name, parsed.environment_name);
-    id(workspace, parsed.workspace_id);
-    name(workspace_name, parsed.workspace_name);
-    {
-      const pqxx::field field = row[index[date]];
-      if (field.is_null()) throw fail(date, "is null");
-      std::string_view text(field.c_str(), field.size());
-      // A timestamp counts for its day; the transaction's TimeZone is UTC, so that is a UTC day.
-      if (text.size() > 10 && text[10] == ' ') text = text.substr(0, 10);
-      try {
-        parsed.date = parse_date(std::string(text));
-      } catch (const std::invalid_argument&) {
-        throw fail(date, "is " + one_line(text.substr(0, 40)) + ", want a date");
-      }
-    }
-    parsed.runs = count(runs);
-    parsed.run_seconds = count(seconds);
-    auto aggregator = sums.find(parsed.account_id);
-    if (aggregator == sums.end()) {
-      aggregator = sums.try_emplace(parsed.account_id, parsed.account_id, period).first;
-    }
-    aggregator->second.add(parsed);
-  }
-}
-
 SourceError PostgresSource::timeout_error(std::string_view detail) const {
   return SourceError(ErrorReason::timeout,
                      "PostgreSQL query cancelled after postgres.statement_timeout (" +
@@ -420,7 +252,7 @@ void PostgresSource::load(const Period& period, std::stop_token stop) {
           return SourceError(ErrorReason::bad_response, std::move(message));
         });
       }
-      read_rows(batch, row_count, period, sums);
+      read_rows(batch, row_count, config_, period, sums);
       row_count += batch.size();
       if (batch.size() < postgres_sql::kFetchRows) break;
     }

@@ -16,7 +16,6 @@
 #include <mutex>
 #include <optional>
 #include <set>
-#include <span>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -24,11 +23,9 @@
 #include "collectors/postgres/config.h"
 #include "collectors/postgres/dsn.h"
 #include "collectors/source.h"
-#include "model/aggregate.h"
 
 namespace pqxx {
 class connection_base;
-class result;
 }  // namespace pqxx
 
 namespace scalr_usage {
@@ -67,7 +64,6 @@ class PostgresSource final : public UsageSource {
 
  private:
   struct Connection;
-  using Aggregators = std::map<std::string, AccountAggregator>;
 
   // Runs work(connection) in a read-only transaction with the poll's settings, connecting first if
   // needed. A connection found broken is replaced and the work tried once more, since a server
@@ -78,11 +74,8 @@ class PostgresSource final : public UsageSource {
   void drop_connection() noexcept;
   void cancel_running_query() noexcept;
 
+  // Reads the rows through the cursor (read_rows, collectors/postgres/rows.h).
   void load(const Period& period, std::stop_token stop);
-  // Adds the rows of one batch of the cursor, the first of which is row first_row + 1 of the
-  // result, to the aggregators of their accounts.
-  void read_rows(const pqxx::result& batch, std::size_t first_row, const Period& period,
-                 Aggregators& sums) const;
   SourceError timeout_error(std::string_view detail) const;
   std::string scrubbed(std::string_view message) const;
 
@@ -100,13 +93,5 @@ class PostgresSource final : public UsageSource {
   std::set<std::string> handed_over_;  // accounts fetch() answered from the current read
   std::set<std::string> seen_accounts_;
 };
-
-// Parses an unsigned whole number as PostgreSQL prints an integer or numeric: digits, optionally
-// followed by a fraction of zeros ("42", "42.000"). Anything else (negative, fractional, too large)
-// is nullopt. Exposed for tests.
-std::optional<std::uint64_t> parse_whole_number(std::string_view text);
-
-// Which of kRequiredColumns are not among columns, in kRequiredColumns order. Exposed for tests.
-std::vector<std::string> missing_columns(std::span<const std::string> columns);
 
 }  // namespace scalr_usage

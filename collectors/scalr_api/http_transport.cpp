@@ -4,7 +4,10 @@
 
 #include <array>
 #include <new>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "collectors/source.h"
 #include "version.h"
@@ -73,37 +76,27 @@ std::string error_text(const Transfer& transfer, CURLcode rc) {
   return curl_easy_strerror(rc);
 }
 
-}  // namespace
-
-CurlTransport::CurlTransport() : easy_(make_curl_easy()) {}
-
-CurlTransport::~CurlTransport() = default;
-
-HttpResponse CurlTransport::get(const HttpRequest& request, std::stop_token stop) {
-  if (stop.stop_requested()) throw SourceError(ErrorReason::cancelled, "cancelled before request");
-
-  CURL* easy = easy_.get();
-  const ResetOnExit reset(easy);
-
-  Transfer transfer;
-  transfer.max_body_bytes = request.max_body_bytes;
-  transfer.stop = &stop;
-
-  Slist headers;
-  for (const auto& header : request.headers) {
-    curl_slist* head = curl_slist_append(headers.get(), header.c_str());
+// The request's headers as the list libcurl sends.
+Slist header_list(const std::vector<std::string>& headers) {
+  Slist list;
+  for (const auto& header : headers) {
+    curl_slist* head = curl_slist_append(list.get(), header.c_str());
     if (head == nullptr) throw std::bad_alloc();
-    (void)headers.release();  // curl_slist_append returns the same head once the list exists
-    headers.reset(head);
+    (void)list.release();  // curl_slist_append returns the same head once the list exists
+    list.reset(head);
   }
+  return list;
+}
 
+// Every option of one GET. headers and transfer must outlive the curl_easy_perform that follows.
+void set_options(CURL* easy, const HttpRequest& request, curl_slist* headers, Transfer& transfer) {
   static const std::string user_agent = std::string("scalr-usage-exporter/") + build::kVersion;
 
   set(easy, CURLOPT_ERRORBUFFER, transfer.errbuf.data());
   set(easy, CURLOPT_URL, request.url.c_str());
   set(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   set(easy, CURLOPT_HTTPGET, 1L);
-  set(easy, CURLOPT_HTTPHEADER, headers.get());
+  set(easy, CURLOPT_HTTPHEADER, headers);
   set(easy, CURLOPT_USERAGENT, user_agent.c_str());
   // Signals are how libcurl would otherwise time out DNS lookups; they are unsafe in a
   // multi-threaded daemon.
@@ -124,23 +117,26 @@ HttpResponse CurlTransport::get(const HttpRequest& request, std::stop_token stop
   set(easy, CURLOPT_NOPROGRESS, 0L);
   set(easy, CURLOPT_XFERINFOFUNCTION, &on_progress);
   set(easy, CURLOPT_XFERINFODATA, static_cast<void*>(&transfer));
+}
 
-  const CURLcode rc = curl_easy_perform(easy);
-  if (rc != CURLE_OK) {
-    if (rc == CURLE_ABORTED_BY_CALLBACK && stop.stop_requested()) {
-      throw SourceError(ErrorReason::cancelled, "request cancelled");
-    }
-    if ((rc == CURLE_WRITE_ERROR && transfer.too_large) || rc == CURLE_FILESIZE_EXCEEDED) {
-      throw SourceError(
-          ErrorReason::too_large,
-          "response body exceeds " + std::to_string(request.max_body_bytes) + " bytes");
-    }
-    if (rc == CURLE_OPERATION_TIMEDOUT) {
-      throw SourceError(ErrorReason::timeout, error_text(transfer, rc));
-    }
-    throw SourceError(ErrorReason::connection, error_text(transfer, rc));
+// What a transfer that curl_easy_perform failed with rc is to the source.
+SourceError transfer_error(const Transfer& transfer, CURLcode rc) {
+  if (rc == CURLE_ABORTED_BY_CALLBACK && transfer.stop->stop_requested()) {
+    return SourceError(ErrorReason::cancelled, "request cancelled");
   }
+  if ((rc == CURLE_WRITE_ERROR && transfer.too_large) || rc == CURLE_FILESIZE_EXCEEDED) {
+    return SourceError(
+        ErrorReason::too_large,
+        "response body exceeds " + std::to_string(transfer.max_body_bytes) + " bytes");
+  }
+  if (rc == CURLE_OPERATION_TIMEDOUT) {
+    return SourceError(ErrorReason::timeout, error_text(transfer, rc));
+  }
+  return SourceError(ErrorReason::connection, error_text(transfer, rc));
+}
 
+// The status and the headers the source reads of a finished transfer, with its body.
+HttpResponse read_response(CURL* easy, std::string body) {
   HttpResponse response;
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
@@ -155,8 +151,31 @@ HttpResponse CurlTransport::get(const HttpRequest& request, std::stop_token stop
       retry_after != nullptr && retry_after->value != nullptr) {
     response.retry_after = retry_after->value;
   }
-  response.body = std::move(transfer.body);
+  response.body = std::move(body);
   return response;
+}
+
+}  // namespace
+
+CurlTransport::CurlTransport() : easy_(make_curl_easy()) {}
+
+CurlTransport::~CurlTransport() = default;
+
+HttpResponse CurlTransport::get(const HttpRequest& request, std::stop_token stop) {
+  if (stop.stop_requested()) throw SourceError(ErrorReason::cancelled, "cancelled before request");
+
+  CURL* easy = easy_.get();
+  const ResetOnExit reset(easy);
+
+  Transfer transfer;
+  transfer.max_body_bytes = request.max_body_bytes;
+  transfer.stop = &stop;
+  const Slist headers = header_list(request.headers);
+  set_options(easy, request, headers.get(), transfer);
+
+  const CURLcode rc = curl_easy_perform(easy);
+  if (rc != CURLE_OK) throw transfer_error(transfer, rc);
+  return read_response(easy, std::move(transfer.body));
 }
 
 }  // namespace scalr_usage

@@ -57,6 +57,44 @@ std::map<std::string, Breakdown> sum_by_breakdown(const std::vector<UsageItem>& 
   return result;
 }
 
+// Checks the rows of one page of account_id's sequence: each is of that account and, in a
+// breakdown sequence, has a breakdown id, which with its name becomes a label and so must fit
+// max_label_length. Throws SourceError, its message prefixed with context (sequence, page,
+// account).
+void check_rows(const std::vector<UsageItem>& items, const std::string& account_id,
+                const std::string& breakdown_by, std::size_t max_label_length,
+                const std::string& context) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const UsageItem& item = items[i];
+    const std::string path = "data[" + std::to_string(i) + "]";
+    // An empty account id means the server left relationships null; nothing to check then.
+    if (!item.account_id.empty() && item.account_id != account_id) {
+      throw SourceError(ErrorReason::bad_response,
+                        context + path + ".relationships.account.data.id: row of account " +
+                            item.account_id + " in a response for another account");
+    }
+    if (!breakdown_by.empty() && !item.breakdown_id) {
+      throw SourceError(ErrorReason::bad_response,
+                        context + path + ".attributes.breakdown-id: null in a breakdown_by=" +
+                            breakdown_by + " response");
+    }
+    // Only breakdown rows' ids and names become labels; the rows of the unbroken-down
+    // sequence are summed whatever they carry.
+    if (!breakdown_by.empty()) {
+      try {
+        check_label_length(*item.breakdown_id, max_label_length, path + ".attributes.breakdown-id",
+                           "scalr.max_label_length");
+        if (item.breakdown_name) {
+          check_label_length(*item.breakdown_name, max_label_length,
+                             path + ".attributes.breakdown-name", "scalr.max_label_length");
+        }
+      } catch (const SourceError& e) {
+        throw SourceError(e.reason(), context + e.what());
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::string url_encode(std::string_view text) {
@@ -207,35 +245,7 @@ std::vector<UsageItem> ScalrApiSource::fetch_all_pages(const std::string& accoun
     } catch (const SourceError& e) {
       throw SourceError(e.reason(), context + e.what());
     }
-    for (std::size_t i = 0; i < parsed.items.size(); ++i) {
-      const UsageItem& item = parsed.items[i];
-      const std::string path = "data[" + std::to_string(i) + "]";
-      // An empty account id means the server left relationships null; nothing to check then.
-      if (!item.account_id.empty() && item.account_id != account_id) {
-        throw SourceError(ErrorReason::bad_response,
-                          context + path + ".relationships.account.data.id: row of account " +
-                              item.account_id + " in a response for another account");
-      }
-      if (!breakdown_by.empty() && !item.breakdown_id) {
-        throw SourceError(ErrorReason::bad_response,
-                          context + path + ".attributes.breakdown-id: null in a breakdown_by=" +
-                              breakdown_by + " response");
-      }
-      // Only breakdown rows' ids and names become labels; the rows of the unbroken-down
-      // sequence are summed whatever they carry.
-      if (!breakdown_by.empty()) {
-        try {
-          check_label_length(*item.breakdown_id, target_.max_label_length,
-                             path + ".attributes.breakdown-id", "scalr.max_label_length");
-          if (item.breakdown_name) {
-            check_label_length(*item.breakdown_name, target_.max_label_length,
-                               path + ".attributes.breakdown-name", "scalr.max_label_length");
-          }
-        } catch (const SourceError& e) {
-          throw SourceError(e.reason(), context + e.what());
-        }
-      }
-    }
+    check_rows(parsed.items, account_id, breakdown_by, target_.max_label_length, context);
     rows.insert(rows.end(), std::make_move_iterator(parsed.items.begin()),
                 std::make_move_iterator(parsed.items.end()));
 

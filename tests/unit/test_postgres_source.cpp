@@ -15,6 +15,7 @@
 
 #include "collectors/postgres/dsn.h"
 #include "collectors/postgres/queries.h"
+#include "collectors/postgres/rows.h"
 
 namespace scalr_usage {
 namespace {
