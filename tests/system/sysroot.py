@@ -11,6 +11,7 @@ Run `python3 sysroot.py` to build (or find) the cached root and print its path.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import os
@@ -106,6 +107,13 @@ def namespaces_available() -> Optional[str]:
     return None
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the parent (this test process) dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_PDEATHSIG = 1
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 CLEAN_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
              "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive", "TERM": "dumb"}
 
@@ -144,10 +152,12 @@ class Boot:
             f"cd {r}", "mkdir -p old", "pivot_root . old", "umount -l /old",
             "exec env -i container=other /lib/systemd/systemd --system"])
         self._log = open(self.log_path, "wb")
+        # Should the test process itself be killed (a ctest timeout), nothing outlives it: unshare
+        # gets SIGKILL when its parent dies, and --kill-child passes that on to systemd.
         self.proc = subprocess.Popen(
-            ["unshare", "--pid", "--fork", "--mount", "--uts", "--ipc", "--propagation", "private",
-             "bash", "-c", script], stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-            env=CLEAN_ENV)
+            ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--uts", "--ipc",
+             "--propagation", "private", "bash", "-c", script], stdin=subprocess.DEVNULL,
+            stdout=self._log, stderr=self._log, env=CLEAN_ENV, preexec_fn=_die_with_parent)
         try:
             self.pid = self._wait_for_child()
             self.wait_booted()
