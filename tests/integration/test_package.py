@@ -140,6 +140,8 @@ def lintian_tags(deb) -> dict:
 
 
 def test_lintian_no_errors_and_every_warning_documented(deb):
+    if os.environ.get("SUE_SANITIZERS"):
+        pytest.skip("a sanitizer build's package is not what ships; lintian judges the regular one")
     tags = lintian_tags(deb)
     assert not tags.get("E"), tags["E"]
     documented = (Path(os.environ.get("SUE_SOURCE_DIR", Path(__file__).resolve().parents[2]))
