@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config_file.h"
 #include "daemon/cli.h"
+#include "daemon/config_file.h"
 #include "reports/render.h"
 #include "reports/report.h"
 #include "reports/report_runner.h"
