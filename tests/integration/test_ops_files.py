@@ -113,7 +113,8 @@ def test_unit_settings():
     svc = s["Service"]
     assert svc["Type"] == ["notify"]
     assert svc.get("WatchdogSec") and re.fullmatch(r"\d+(s|min)?", svc["WatchdogSec"][-1])
-    assert svc["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    # dash's builtin kill: /bin/kill (procps) is not on a minimal Debian nor in our Depends.
+    assert svc["ExecReload"] == ["/bin/sh -c 'kill -HUP ${MAINPID}'"]
     assert svc["ExecStart"] == ["/usr/bin/scalr-usage-exporter $SCALR_USAGE_EXPORTER_ARGS"]
     assert svc["EnvironmentFile"] == ["-/etc/default/scalr-usage-exporter"]
     assert "TZ=UTC" in svc.get("Environment", [])
