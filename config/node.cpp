@@ -171,8 +171,7 @@ void ConfigNode::walk(std::span<const ConfigField> fields) const {
 
 std::string ConfigNode::child_path(std::string_view key) const {
   const bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
+    return is_alnum(c) || c == '_' || c == '-';
   });
   const std::string segment = plain ? std::string(key) : quote_for_message(key);
   return path_.empty() ? segment : path_ + "." + segment;
