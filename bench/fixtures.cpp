@@ -241,7 +241,10 @@ Snapshot snapshot_of(const std::vector<AccountUsage>& usage) {
     state.last_poll_duration_seconds = 1.25;
     snapshot.poll_errors[{account.account_id, ErrorReason::timeout}] = 2;
   }
-  snapshot.api_requests = {{200, 12'345}, {429, 3}, {503, 1}};
+  RequestStats& requests = snapshot.api_requests["default"];
+  for (int i = 0; i < 12'345; ++i) requests.observe(200, 0.04);
+  for (int i = 0; i < 3; ++i) requests.observe(429, 0.01);
+  requests.observe(503, 1.5);
   return snapshot;
 }
 

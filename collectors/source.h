@@ -4,6 +4,8 @@
 // catch it per account, count it under its reason and keep the last good values.
 
 #include <cstddef>
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -31,12 +33,29 @@ class SourceError : public std::runtime_error {
 void check_label_length(std::string_view value, std::size_t max_length, std::string_view field,
                         std::string_view key);
 
-// Observes every HTTP response status a source gets, for scalr_exporter_api_requests_total{code}.
-// Called from the polling thread only.
+// Observes every HTTP response a source gets, for scalr_exporter_api_requests_total{target, code}
+// and scalr_exporter_api_request_duration_seconds{target}. Called from whichever thread made the
+// request, concurrently for concurrent fetches: implementations must be thread-safe.
 class RequestObserver {
  public:
   virtual ~RequestObserver() = default;
-  virtual void on_response(int http_status) = 0;
+  virtual void on_response(std::string_view target, int http_status, double seconds) = 0;
+};
+
+// The accounts of one target (a Scalr URL with its token; the database) for one poll cycle.
+// Targets fail independently: a target whose listing failed still lists what it knew before.
+struct AccountListing {
+  std::string target;
+  std::vector<std::string> accounts;
+  std::map<std::string, std::string> names;  // account id -> name, where known
+  // How many of the target's accounts may be fetched at once (concurrent fetch() calls).
+  std::size_t max_concurrency = 1;
+  // The target answered this listing (a control tower's discovery, a database's query): it was
+  // reached this cycle even if no fetch succeeds. False for accounts from the configuration.
+  bool reached = false;
+  // The target could not list its accounts this cycle (control-tower discovery failed); accounts
+  // are then the last list it had, empty if it never had one.
+  std::optional<SourceError> error;
 };
 
 // Longest max_label_length a source accepts: past this a label is no longer a label but a
@@ -62,13 +81,29 @@ class UsageSource {
  public:
   virtual ~UsageSource() = default;
 
-  // The accounts this source reports on for the period. Throws SourceError.
+  // The accounts this source reports on for the period, all targets together. Throws SourceError,
+  // also when one target cannot list its accounts (a report must not silently miss them).
   virtual std::vector<std::string> accounts(const Period& period, std::stop_token stop) = 0;
+
+  // The accounts of each target for the period, for the poller, which fetches each target's
+  // accounts concurrently and keeps one target's failure from touching another's accounts. The
+  // default is one target, target_name(), with accounts() fetched one at a time. Throws
+  // SourceError when the source as a whole cannot list (a database that is down).
+  virtual std::vector<AccountListing> list(const Period& period, std::stop_token stop) {
+    return {AccountListing{std::string(target_name()), accounts(period, stop), {}, 1, false, {}}};
+  }
+
+  // The `target` label of a single-target source.
+  virtual std::string_view target_name() const { return ""; }
 
   // The accounts the configuration names, known without asking the source. The poller exposes
   // them from the start, so when accounts() fails (a database down since start) each still shows
   // scalr_up 0 and counts the error. Empty when the source discovers its accounts.
   virtual std::vector<std::string> configured_accounts() const { return {}; }
+  // The same, per target.
+  virtual std::vector<AccountListing> configured_listings() const {
+    return {AccountListing{std::string(target_name()), configured_accounts(), {}, 1, false, {}}};
+  }
 
   // The start-up check of the daemon and --check-config: finds a configuration that cannot work
   // before the first poll does. Throws SourceSetupError for such a configuration, SourceError when
@@ -77,7 +112,9 @@ class UsageSource {
   virtual void check_setup(std::stop_token /*stop*/) {}
 
   // All usage of one account for the period, complete or not at all. Throws SourceError;
-  // throws SourceError(cancelled) promptly once stop is requested.
+  // throws SourceError(cancelled) promptly once stop is requested. Called concurrently for
+  // different accounts of one listing (up to its max_concurrency), and for accounts of different
+  // listings, but never concurrently with accounts() or list().
   virtual AccountUsage fetch(const std::string& account_id, const Period& period,
                              std::stop_token stop) = 0;
 };

@@ -46,7 +46,7 @@ sigset_t block_shutdown_signals() {
 
 // For sources whose HTTP responses nobody counts (the report command, --check-config).
 struct NoObserver final : RequestObserver {
-  void on_response(int) override {}
+  void on_response(std::string_view, int, double) override {}
 };
 
 // The report command in the foreground: SIGINT/SIGTERM stop the run (files already renamed into

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "daemon/concurrent_fetch.h"
+
 #include "util/log.h"
 #include "util/stoppable_sleep.h"
 #include "util/time.h"  // unix_seconds
@@ -25,14 +27,24 @@ Poller::Poller(Options options, const SourceFactory& make_source, SnapshotStore&
       working_(*store.snapshot()) {
   // Known before the source is ever asked, so that a source that cannot even list its accounts
   // (a database down since start) still shows each of them as down rather than nothing at all.
-  for (const std::string& account_id : source_->configured_accounts()) {
-    working_.accounts.try_emplace(account_id);
+  for (const AccountListing& listing : source_->configured_listings()) {
+    for (const std::string& account_id : listing.accounts) {
+      working_.accounts[account_id].target = listing.target;
+    }
   }
 }
 
-void Poller::on_response(int http_status) { ++working_.api_requests[http_status]; }
+void Poller::on_response(std::string_view target, int http_status, double seconds) {
+  const std::lock_guard lock(requests_mutex_);
+  requests_[std::string(target)].observe(http_status, seconds);
+}
 
 void Poller::publish() {
+  {
+    const std::lock_guard lock(requests_mutex_);
+    working_.api_requests += requests_;
+    requests_.clear();
+  }
   ++working_.generation;
   store_.publish(working_);
   last_publish_ = std::chrono::steady_clock::now();
@@ -48,54 +60,108 @@ void Poller::publish_progress() {
 }
 
 void Poller::poll_once(std::stop_token stop) {
+  const auto cycle_started = std::chrono::steady_clock::now();
   const Period period = month_containing(std::chrono::floor<std::chrono::seconds>(options_.now()));
-  const auto listing_started = std::chrono::steady_clock::now();
-  std::vector<std::string> accounts;
+  std::vector<AccountListing> listings;
   try {
-    accounts = source_->accounts(period, stop);
+    listings = source_->list(period, stop);
   } catch (const SourceError& error) {
     if (error.reason() == ErrorReason::cancelled) return;
     // Without the list, every account known so far failed this cycle.
-    const double listing_seconds = seconds_since(listing_started);
+    const double listing_seconds = seconds_since(cycle_started);
     record_source_state(false, &error);
+    for (auto& [target, state] : working_.targets) state.up = false;
     for (const auto& [account_id, state] : working_.accounts) {
       record_failure(account_id, error, listing_seconds);
     }
     working_.first_poll_done = true;
+    working_.last_cycle_duration_seconds = listing_seconds;
     publish();
     return;
   }
   // A source that reads every account at once (PostgreSQL) does its work while listing; that time
   // belongs to each account's poll duration.
-  const double listing_seconds = seconds_since(listing_started);
+  const double listing_seconds = seconds_since(cycle_started);
+  apply_listings(listings);
 
-  // Accounts no longer in the source's list leave the output.
-  const std::set<std::string> wanted(accounts.begin(), accounts.end());
-  std::erase_if(working_.accounts,
-                [&](const auto& entry) { return !wanted.contains(entry.first); });
-
-  bool any_fetched = false;
-  for (const std::string& account_id : accounts) {
-    if (stop.stop_requested()) return;
-    const auto started = std::chrono::steady_clock::now();
-    try {
-      AccountUsage usage = source_->fetch(account_id, period, stop);
-      record_success(account_id, std::move(usage), listing_seconds + seconds_since(started));
-      any_fetched = true;
-    } catch (const SourceError& error) {
-      if (error.reason() == ErrorReason::cancelled) {
-        publish();  // keep the request counts seen so far
-        return;
-      }
-      record_failure(account_id, error, listing_seconds + seconds_since(started));
+  std::map<std::string, std::string> target_of;
+  std::set<std::string> reached;  // targets with a successful discovery or fetch this cycle
+  for (const AccountListing& listing : listings) {
+    for (const std::string& account_id : listing.accounts) target_of[account_id] = listing.target;
+    // Nothing to fetch and no error: nothing more to reach.
+    if (listing.reached || (listing.accounts.empty() && !listing.error)) {
+      reached.insert(listing.target);
+    }
+  }
+  bool cancelled = false;
+  fetch_concurrently(*source_, listings, period, stop, [&](FetchOutcome outcome) {
+    const double seconds = listing_seconds + outcome.seconds;
+    if (outcome.usage) {
+      reached.insert(target_of[outcome.account_id]);
+      record_success(outcome.account_id, std::move(*outcome.usage), seconds);
+    } else if (outcome.error->reason() == ErrorReason::cancelled) {
+      cancelled = true;
+      return;
+    } else {
+      record_failure(outcome.account_id, *outcome.error, seconds);
     }
     publish_progress();
+  });
+  if (cancelled || stop.stop_requested()) {
+    publish();  // keep what completed and the request counts seen so far
+    return;
   }
-  const bool source_up = accounts.empty() || any_fetched;
-  const bool changed = !working_.first_poll_done || working_.source_up != source_up;
-  record_source_state(source_up, nullptr);
+  for (const AccountListing& listing : listings) {
+    working_.targets[listing.target].up = reached.contains(listing.target);
+  }
+  record_source_state(listings.empty() || !reached.empty(), nullptr);
   working_.first_poll_done = true;
-  if (changed || publish_owed_) publish();
+  working_.last_cycle_duration_seconds = seconds_since(cycle_started);
+  publish();
+}
+
+void Poller::apply_listings(const std::vector<AccountListing>& listings) {
+  std::set<std::string> wanted;
+  std::set<std::string> targets;
+  for (const AccountListing& listing : listings) {
+    targets.insert(listing.target);
+    record_discovery(listing);
+    for (const std::string& account_id : listing.accounts) {
+      wanted.insert(account_id);
+      AccountState& state = working_.accounts[account_id];
+      state.target = listing.target;
+      if (const auto name = listing.names.find(account_id); name != listing.names.end()) {
+        state.name = name->second;
+      }
+    }
+  }
+  // Accounts no longer in any listing leave the output, and so do targets no longer configured.
+  std::erase_if(working_.accounts,
+                [&](const auto& entry) { return !wanted.contains(entry.first); });
+  std::erase_if(working_.targets,
+                [&](const auto& entry) { return !targets.contains(entry.first); });
+}
+
+void Poller::record_discovery(const AccountListing& listing) {
+  if (listing.reached || listing.error) working_.targets[listing.target].discovers = true;
+  std::optional<ErrorReason>& last = discovery_errors_[listing.target];
+  const std::optional<ErrorReason> now =
+      listing.error ? std::optional(listing.error->reason()) : std::nullopt;
+  if (listing.error) {
+    ++working_.targets[listing.target].discovery_errors[*now];
+    const log::Fields fields{{"target", listing.target},
+                             {"reason", to_string(*now)},
+                             {"error", listing.error->what()},
+                             {"accounts", std::to_string(listing.accounts.size()) + " last known"}};
+    if (last != now) {
+      log::error("cannot discover the target's accounts", fields);
+    } else {
+      log::debug("cannot discover the target's accounts again", fields);
+    }
+  } else if (last) {
+    log::info("target's accounts discovered again", {{"target", listing.target}});
+  }
+  last = now;
 }
 
 void Poller::record_source_state(bool up, const SourceError* error) {
@@ -120,6 +186,7 @@ void Poller::record_success(const std::string& account_id, AccountUsage usage,
   AccountState& state = working_.accounts[account_id];
   const bool recovered = !state.up && state.last_error_reason.has_value();
   const bool first = !state.usage;
+  if (!usage.account_name.empty()) state.name = usage.account_name;
   const std::string runs = std::to_string(usage.total.runs);
   const std::string workspaces = std::to_string(usage.workspaces.size());
   state.usage = std::make_shared<const AccountUsage>(std::move(usage));

@@ -7,8 +7,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "collectors/source.h"
 #include "metrics/snapshot_store.h"
@@ -50,7 +54,10 @@ class Poller final : private RequestObserver {
   void run(std::stop_token stop);
 
  private:
-  void on_response(int http_status) override;
+  void on_response(std::string_view target, int http_status, double seconds) override;
+  // Takes the cycle's listings: which accounts and targets exist, their names, discovery errors.
+  void apply_listings(const std::vector<AccountListing>& listings);
+  void record_discovery(const AccountListing& listing);
   void record_success(const std::string& account_id, AccountUsage usage, double duration_seconds);
   void record_failure(const std::string& account_id, const SourceError& error,
                       double duration_seconds);
@@ -65,6 +72,10 @@ class Poller final : private RequestObserver {
   std::unique_ptr<UsageSource> source_;
   CycleObserver on_cycle_done_;
   Snapshot working_;  // owned by the polling thread; copies of it are published
+  // Responses seen by the fetching threads since the last publication, added to working_ then.
+  std::mutex requests_mutex_;
+  RequestStatsByTarget requests_;
+  std::map<std::string, std::optional<ErrorReason>> discovery_errors_;  // last, per target
   std::chrono::steady_clock::time_point last_publish_{};
   bool publish_owed_ = false;
   // steady_clock ticks when the running cycle started; 0 while the loop waits.

@@ -113,8 +113,9 @@ ReportScheduler::ReportScheduler(Options options, SourceFactory make_source, Sna
   store_.publish_report_status(status_);
 }
 
-void ReportScheduler::on_response(int http_status) {
-  ++status_.api_requests[http_status];
+void ReportScheduler::on_response(std::string_view target, int http_status, double seconds) {
+  // The report runs fetch one account at a time, on this scheduler's thread.
+  status_.api_requests[std::string(target)].observe(http_status, seconds);
   status_changed_ = true;
 }
 

@@ -78,7 +78,7 @@ class ReportScheduler final : private RequestObserver {
     std::string logged_error;
   };
 
-  void on_response(int http_status) override;
+  void on_response(std::string_view target, int http_status, double seconds) override;
   // Runs one due report and records the outcome in the state, the status and failures_.
   void write(const DueReport& due, UsageSource& source, Seconds now, std::stop_token stop);
   // The run of a due report; the accounts an earlier failed attempt at it wrote are not written

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <utility>
 
@@ -42,6 +43,22 @@ class FamilyWriter {
     } else {
       metric.gauge.value = value;
     }
+    batch_.metric.push_back(std::move(metric));
+    if (batch_.metric.size() >= batch_samples_) flush();
+  }
+
+  // A histogram of request durations from its per-bucket counts.
+  void histogram(Labels labels, const RequestStats& stats) {
+    ClientMetric metric;
+    metric.label = std::move(labels);
+    metric.histogram.sample_count = stats.count;
+    metric.histogram.sample_sum = stats.sum_seconds;
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < kRequestDurationBuckets.size(); ++i) {
+      cumulative += stats.buckets[i];
+      metric.histogram.bucket.push_back({cumulative, kRequestDurationBuckets[i]});
+    }
+    metric.histogram.bucket.push_back({stats.count, std::numeric_limits<double>::infinity()});
     batch_.metric.push_back(std::move(metric));
     if (batch_.metric.size() >= batch_samples_) flush();
   }
@@ -171,6 +188,14 @@ void write_account_health_families(FamilyWriter& out, const Snapshot& snapshot) 
   for (const auto& [account_id, state] : snapshot.accounts) {
     out.sample(account_labels(account_id), state.up ? 1 : 0);
   }
+  out.begin(kAccountInfo,
+            "The account's name and the target it is polled through; the value is always 1. The "
+            "name is empty while unknown.",
+            MetricType::Gauge);
+  for (const auto& [account_id, state] : snapshot.accounts) {
+    out.sample({{"account_id", account_id}, {"account_name", state.name}, {"target", state.target}},
+               1);
+  }
   out.begin(kSourceUp,
             "1 if the last poll cycle reached the usage source (it listed the accounts and fetched "
             "at least one, or had none to fetch), 0 otherwise.",
@@ -201,18 +226,53 @@ void write_account_health_families(FamilyWriter& out, const Snapshot& snapshot) 
   }
 }
 
+// Per target (a Scalr URL with its token; the database): reached or not, discovery errors; and
+// the poll cycle as a whole.
+void write_target_families(FamilyWriter& out, const Snapshot& snapshot) {
+  using namespace metric_names;
+  out.begin(kTargetUp,
+            "1 if the last poll cycle reached the target (its discovery or at least one of its "
+            "accounts succeeded), 0 otherwise.",
+            MetricType::Gauge);
+  for (const auto& [target, state] : snapshot.targets) {
+    if (state.up) out.sample({{"target", target}}, *state.up ? 1 : 0);
+  }
+  out.begin(kDiscoveryErrors,
+            "Failed listings of a target's accounts (control-tower discovery) since start, by "
+            "reason; the last list stays polled.",
+            MetricType::Counter);
+  for (const auto& [target, state] : snapshot.targets) {
+    if (!state.discovers) continue;
+    for (const ErrorReason reason : kCountedErrorReasons) {
+      const auto it = state.discovery_errors.find(reason);
+      out.sample({{"target", target}, {"reason", std::string(to_string(reason))}},
+                 it == state.discovery_errors.end() ? 0.0 : static_cast<double>(it->second));
+    }
+  }
+  out.begin(kPollCycleDuration, "Duration of the last complete poll cycle, in seconds.",
+            MetricType::Gauge);
+  if (snapshot.last_cycle_duration_seconds) out.sample({}, *snapshot.last_cycle_duration_seconds);
+}
+
 // The exporter's own state: API responses (polls and report runs), build, configuration loads.
 void write_exporter_families(FamilyWriter& out, const Snapshot& snapshot, const BuildInfo& build,
                              const ReportStatus& reports, const ConfigStatus& config) {
   using namespace metric_names;
-  out.begin(kApiRequests, "HTTP responses received from the Scalr API since start, by status code.",
+  out.begin(kApiRequests,
+            "HTTP responses received from the Scalr API since start, by target and status code.",
             MetricType::Counter);
   // The report runs call the same API with their own source; one count tells the whole load.
-  std::map<int, std::uint64_t> responses = snapshot.api_requests;
-  for (const auto& [code, count] : reports.api_requests) responses[code] += count;
-  for (const auto& [code, count] : responses) {
-    out.sample({{"code", std::to_string(code)}}, static_cast<double>(count));
+  RequestStatsByTarget responses = snapshot.api_requests;
+  responses += reports.api_requests;
+  for (const auto& [target, stats] : responses) {
+    for (const auto& [code, count] : stats.by_code) {
+      out.sample({{"target", target}, {"code", std::to_string(code)}}, static_cast<double>(count));
+    }
   }
+  out.begin(kApiRequestDuration,
+            "Duration of the Scalr API requests that got a response, per target, in seconds.",
+            MetricType::Histogram);
+  for (const auto& [target, stats] : responses) out.histogram({{"target", target}}, stats);
   out.begin(kBuildInfo, "Build information of the exporter; the value is always 1.",
             MetricType::Gauge);
   out.sample({{"version", build.version}, {"revision", build.revision}}, 1);
@@ -263,6 +323,7 @@ void write_metrics(const Snapshot& snapshot, const BuildInfo& build, const Repor
   write_usage_families(out, snapshot);
   write_period_families(out, snapshot);
   write_account_health_families(out, snapshot);
+  write_target_families(out, snapshot);
   write_exporter_families(out, snapshot, build, reports, config);
   write_report_families(out, snapshot, reports);
   out.end();

@@ -11,17 +11,34 @@
 #include <utility>
 
 #include "model/error_reason.h"
+#include "model/request_stats.h"
 #include "model/usage.h"
 
 namespace scalr_usage {
 
 struct AccountState {
+  // The target (a Scalr URL and its token, "postgres" for the database) the account is polled
+  // through, and the account's name when the source knows it (else empty).
+  std::string target;
+  std::string name;
   // Last usage fetched completely; null until the first success. Kept across failed polls.
   std::shared_ptr<const AccountUsage> usage;
   bool up = false;  // the last poll of this account succeeded
   std::optional<double> last_success_unix_seconds;
   std::optional<double> last_poll_duration_seconds;
   std::optional<ErrorReason> last_error_reason;  // unset while up
+};
+
+// One target of the source: a Scalr URL with its token (the PostgreSQL source is one target).
+struct TargetState {
+  // The last cycle reached it: its discovery or at least one of its accounts succeeded. Unset
+  // until a cycle has tried it.
+  std::optional<bool> up;
+  // It lists its accounts itself (a control tower's discovery, a database), so discovery errors
+  // are exported for it.
+  bool discovers = false;
+  // Monotonic since start: control-tower discoveries that failed, by reason.
+  std::map<ErrorReason, std::uint64_t> discovery_errors;
 };
 
 struct Snapshot {
@@ -31,9 +48,12 @@ struct Snapshot {
   // (or had none to fetch). Unset until the first cycle has tried.
   std::optional<bool> source_up;
   std::map<std::string, AccountState> accounts;  // by account id
-  // Monotonic since start: (account id, reason) -> count, and HTTP status code -> count.
+  std::map<std::string, TargetState> targets;    // by target name
+  // How long the last complete poll cycle took; unset until one has completed.
+  std::optional<double> last_cycle_duration_seconds;
+  // Monotonic since start: (account id, reason) -> count, and the HTTP responses per target.
   std::map<std::pair<std::string, ErrorReason>, std::uint64_t> poll_errors;
-  std::map<int, std::uint64_t> api_requests;
+  RequestStatsByTarget api_requests;
 };
 
 struct ReportScheduleStatus {
@@ -46,9 +66,8 @@ struct ReportScheduleStatus {
 // (SnapshotStore::publish_report_status), so it and the poller never write the same object.
 struct ReportStatus {
   std::map<std::string, ReportScheduleStatus> schedules;  // every configured schedule, by name
-  // HTTP status code -> count of the report runs' Scalr API responses since start; exported
-  // added to the poller's counts.
-  std::map<int, std::uint64_t> api_requests;
+  // The report runs' Scalr API responses per target since start; exported added to the poller's.
+  RequestStatsByTarget api_requests;
   // billing.included_runs when a plan is configured (scalr_account_included_runs of every
   // account); the plan is the reports' configuration, hence here.
   std::optional<std::uint64_t> included_runs;

@@ -51,6 +51,7 @@ struct DailyUsage {
 // of it or throws, so a half-updated account is never exposed.
 struct AccountUsage {
   std::string account_id;
+  std::string account_name;  // empty when the source does not know it
   Period period;
   UsageCounts total;
   std::vector<EnvironmentUsage> environments;  // sorted by id

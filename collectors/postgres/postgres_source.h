@@ -47,6 +47,8 @@ class PostgresSource final : public UsageSource {
   std::vector<std::string> accounts(const Period& period, std::stop_token stop) override;
 
   std::vector<std::string> configured_accounts() const override;
+  // The database is the one target; its accounts are fetched one at a time (listing read them all).
+  std::string_view target_name() const override { return "postgres"; }
 
   // The account's usage from the rows the last accounts() call read for this period (zeros when it
   // has none); for another period, or an account already fetched from that read (its usage is

@@ -1,12 +1,15 @@
 #pragma once
-// The `scalr:` section: one Scalr account URL with its token and the accounts polled through it.
+// The `scalr:` section: the Scalr targets (an account URL with its token and the accounts polled
+// through it), either the block itself or its `targets:` list.
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "collectors/scalr_api/request_gate.h"
 #include "collectors/scalr_api/retry.h"
 #include "config/environment.h"
 #include "config/node.h"
@@ -14,15 +17,22 @@
 
 namespace scalr_usage {
 
-// One Scalr account URL with its token and the accounts polled through it. Today the config has a
-// single `scalr:` block; a later `targets:` list will produce several of these.
+// One Scalr account URL with its token and the accounts polled through it: the `scalr:` block
+// itself, or one item of `scalr.targets`, whose settings default from the block.
 struct ScalrTarget {
+  // [a-z0-9_-]{1,64}, unique: the `target` label and the logs' name for it. "default" for the
+  // `scalr:` block without targets.
+  std::string name = "default";
   // scheme://host[:port][/prefix], no trailing slash; the API is under url + /api/iacp/v3.
   std::string url;
   Secret token;
   // Where the token came from, safe to log: "token_file /x" or "env SCALR_TOKEN".
   std::string token_origin;
   std::vector<std::string> accounts;
+  // A control-tower (parent) token: the accounts are its children, listed every poll cycle by
+  // breakdown_by=account, less exclude_accounts.
+  bool discover = false;
+  std::vector<std::string> exclude_accounts;
   std::string prefer_profile = "preview";  // empty: no Prefer header
   int page_size = 100;
   std::chrono::milliseconds timeout{30000};   // one HTTP request
@@ -33,28 +43,47 @@ struct ScalrTarget {
   std::size_t max_label_length = 1024;  // bytes
   std::string ca_file;                  // extra CA bundle; empty = system default
   RetryConfig retry;
+  std::size_t max_concurrency = 4;      // requests in flight to this target
+  double max_requests_per_second = 10;  // sustained; 0 = unbounded
+  // The politeness budget of the target, made when the configuration is finished and shared by
+  // every source made from it (the poller's and the report scheduler's), so together they stay
+  // within it. Null in a target not finished (tests): the source then makes its own.
+  std::shared_ptr<RequestGate> gate;
 };
 
 // `source: scalr_api` (the default).
 struct ScalrApiConfig {
-  std::vector<ScalrTarget> targets;  // one today: the `scalr:` section
+  std::vector<ScalrTarget> targets;  // the `scalr:` block, or its `targets:`; never empty
 };
 
-// The `scalr:` section as written, before the token is read: what parse_scalr_section checks even
-// when another source is selected (keys and value types only).
-struct ScalrApiSection {
-  bool given = false;
+// One target as written, before its token is read.
+struct ScalrTargetSection {
+  std::string path;  // "scalr" or "scalr.targets[1]", for messages
   ScalrTarget target;
   std::optional<std::string> token_file;
   std::optional<std::string> token_credential;
+  std::optional<std::string> token_env;
   bool max_backoff_given = false;
+  // Keys of this mapping that belong to one target only (url, accounts, tokens...): the `scalr:`
+  // block with `targets:` must not set them, since no target would inherit them.
+  std::vector<std::string> own_keys;
+};
+
+// The `scalr:` section as written: what parse_scalr_section checks even when another source is
+// selected (keys and value types only).
+struct ScalrApiSection {
+  bool given = false;
+  ScalrTargetSection block;                 // the `scalr:` mapping itself: defaults of the targets
+  std::vector<ScalrTargetSection> targets;  // `scalr.targets`, each starting from block's settings
+  bool targets_given = false;
 };
 
 void parse_scalr_section(const ConfigNode& section, ScalrApiSection& parsed);
 
-// The selected source's checks: required keys, the retry bounds, and the token (token_file,
-// token_credential or SCALR_TOKEN), read now so that a missing secret fails before anything starts.
-// Throws ConfigError.
+// The selected source's checks: required keys, names, accounts under one target only, the retry
+// bounds, and each target's token (token_file, token_credential, token_env, or SCALR_TOKEN for the
+// `scalr:` block alone), read now so that a missing secret fails before anything starts. Throws
+// ConfigError.
 ScalrApiConfig finish_scalr_api(ScalrApiSection section, const Environment& env);
 
 }  // namespace scalr_usage

@@ -1,5 +1,6 @@
 #include "collectors/scalr_api/scalr_api_source.h"
 
+#include <algorithm>
 #include <iterator>
 #include <map>
 #include <random>
@@ -68,7 +69,7 @@ void check_rows(const std::vector<UsageItem>& items, const std::string& account_
     const UsageItem& item = items[i];
     const std::string path = "data[" + std::to_string(i) + "]";
     // An empty account id means the server left relationships null; nothing to check then.
-    if (!item.account_id.empty() && item.account_id != account_id) {
+    if (!account_id.empty() && !item.account_id.empty() && item.account_id != account_id) {
       throw SourceError(ErrorReason::bad_response,
                         context + path + ".relationships.account.data.id: row of account " +
                             item.account_id + " in a response for another account");
@@ -114,30 +115,71 @@ std::string url_encode(std::string_view text) {
   return out;
 }
 
+// A transport of the source's pool for one fetch, handed back at the end of it (keeping its
+// keep-alive connection for the next).
+class ScalrApiSource::TransportLease {
+ public:
+  explicit TransportLease(ScalrApiSource& source) : source_(source) {
+    std::unique_lock lock(source.mutex_);
+    if (source.idle_transports_.empty() && source.make_transport_) {
+      lock.unlock();
+      transport_ = source.make_transport_();
+      return;
+    }
+    source.transport_returned_.wait(lock, [&] { return !source.idle_transports_.empty(); });
+    transport_ = std::move(source.idle_transports_.back());
+    source.idle_transports_.pop_back();
+  }
+  ~TransportLease() {
+    {
+      const std::lock_guard lock(source_.mutex_);
+      source_.idle_transports_.push_back(std::move(transport_));
+    }
+    source_.transport_returned_.notify_one();
+  }
+  TransportLease(const TransportLease&) = delete;
+  TransportLease& operator=(const TransportLease&) = delete;
+  HttpTransport& operator*() const { return *transport_; }
+
+ private:
+  ScalrApiSource& source_;
+  std::unique_ptr<HttpTransport> transport_;
+};
+
 ScalrApiSource::ScalrApiSource(ScalrTarget target, RequestObserver* observer)
     : ScalrApiSource(std::move(target), std::make_unique<CurlTransport>(), observer,
-                     &sleep_unless_stopped, random_jitter()) {}
+                     &sleep_unless_stopped, random_jitter(),
+                     [] { return std::make_unique<CurlTransport>(); }) {}
 
 ScalrApiSource::ScalrApiSource(ScalrTarget target, std::unique_ptr<HttpTransport> transport,
                                RequestObserver* observer, Sleeper sleeper,
-                               std::function<double()> jitter)
+                               std::function<double()> jitter, TransportFactory make_transport)
     : target_(std::move(target)),
-      transport_(std::move(transport)),
       observer_(observer),
       sleeper_(std::move(sleeper)),
+      retry_(target_.retry),
+      gate_(target_.gate ? target_.gate
+                         : std::make_shared<RequestGate>(target_.max_concurrency,
+                                                         target_.max_requests_per_second)),
       jitter_(std::move(jitter)),
-      retry_(target_.retry) {
+      make_transport_(std::move(make_transport)) {
   target_.url = strip_trailing_slashes(std::move(target_.url));
+  idle_transports_.push_back(std::move(transport));
 }
 
-std::vector<std::string> ScalrApiSource::accounts(const Period&, std::stop_token) {
-  return target_.accounts;
+ScalrApiSource::~ScalrApiSource() = default;
+
+double ScalrApiSource::next_jitter() {
+  const std::lock_guard lock(mutex_);
+  return jitter_();
 }
 
 AccountUsage ScalrApiSource::fetch(const std::string& account_id, const Period& period,
                                    std::stop_token stop) {
   try {
-    return fetch_usage(account_id, period, stop);
+    AccountUsage usage = fetch_usage(account_id, period, stop);
+    usage.account_name = account_name(account_id, period, stop);
+    return usage;
   } catch (const SourceError& e) {
     // The last line of defence: every message that leaves the source is logged and reported.
     throw SourceError(e.reason(), without_token(e.what()));
@@ -206,7 +248,7 @@ std::string ScalrApiSource::page_url(const std::string& account_id, const Period
     url += url_encode(value);
     separator = '&';
   };
-  add("filter[account]", account_id);
+  if (!account_id.empty()) add("filter[account]", account_id);
   add("filter[date]", scalr_between_filter(period));
   if (!breakdown_by.empty()) {
     add("breakdown_by", breakdown_by);
@@ -234,7 +276,8 @@ std::vector<UsageItem> ScalrApiSource::fetch_all_pages(const std::string& accoun
   for (;;) {
     --pages_left;  // the request below
     const std::string context =
-        sequence + " page " + std::to_string(page) + " for account " + account_id + ": ";
+        sequence + " page " + std::to_string(page) +
+        (account_id.empty() ? " of target " + target_.name : " for account " + account_id) + ": ";
     const HttpRequest request{page_url(account_id, period, breakdown_by, page), headers,
                               target_.timeout, target_.max_response_bytes, target_.ca_file};
     const HttpResponse response = get_with_retry(request, account_id, stop);
@@ -267,6 +310,7 @@ std::vector<UsageItem> ScalrApiSource::fetch_all_pages(const std::string& accoun
 
 HttpResponse ScalrApiSource::get_with_retry(const HttpRequest& request,
                                             const std::string& account_id, std::stop_token stop) {
+  bool waited_out_pause = false;  // this request's backoff was its own 429's Retry-After
   for (int attempt = 1;; ++attempt) {
     if (stop.stop_requested()) throw SourceError(ErrorReason::cancelled, "cancelled");
 
@@ -274,7 +318,7 @@ HttpResponse ScalrApiSource::get_with_retry(const HttpRequest& request,
     std::optional<milliseconds> retry_after;
     HttpResponse response;
     try {
-      response = transport_->get(request, stop);
+      response = get_once(request, waited_out_pause, stop);
     } catch (const SourceError& e) {
       if (!is_retryable_transport_error(e.reason())) throw;
       failure = SourceError(e.reason(),
@@ -282,7 +326,6 @@ HttpResponse ScalrApiSource::get_with_retry(const HttpRequest& request,
     }
 
     if (!failure) {
-      if (observer_ != nullptr) observer_->on_response(response.status);
       if (response.status >= 200 && response.status <= 299) {
         if (!is_json_media_type(response.content_type)) {
           throw SourceError(ErrorReason::bad_response,
@@ -301,10 +344,16 @@ HttpResponse ScalrApiSource::get_with_retry(const HttpRequest& request,
       if (response.retry_after) {
         retry_after = parse_retry_after(*response.retry_after, std::chrono::system_clock::now());
       }
+      // The server's rate limit is the target's, not this request's: every request to the target
+      // waits it out (capped like the retry's own wait).
+      if (response.status == 429 && retry_after) {
+        gate_->pause_until(RequestGate::Clock::now() +
+                           std::min<milliseconds>(*retry_after, target_.retry.max_backoff));
+      }
       failure = std::move(error);
     }
 
-    const auto delay = retry_.delay_before_retry(attempt, retry_after, jitter_());
+    const auto delay = retry_.delay_before_retry(attempt, retry_after, next_jitter());
     if (!delay) {
       const std::string attempts =
           attempt == 1 ? "1 attempt" : std::to_string(attempt) + " attempts";
@@ -319,7 +368,23 @@ HttpResponse ScalrApiSource::get_with_retry(const HttpRequest& request,
     if (!sleeper_(*delay, stop)) {
       throw SourceError(ErrorReason::cancelled, "cancelled during retry backoff");
     }
+    waited_out_pause = retry_after.has_value() && failure->reason() == ErrorReason::rate_limited;
   }
+}
+
+HttpResponse ScalrApiSource::get_once(const HttpRequest& request, bool paused_already_waited,
+                                      std::stop_token stop) {
+  const std::optional<RequestGate::Permit> permit = gate_->enter(stop, paused_already_waited);
+  if (!permit) throw SourceError(ErrorReason::cancelled, "cancelled");
+  const TransportLease transport(*this);
+  const auto started = std::chrono::steady_clock::now();
+  HttpResponse response = (*transport).get(request, stop);
+  if (observer_ != nullptr) {
+    observer_->on_response(
+        target_.name, response.status,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  return response;
 }
 
 }  // namespace scalr_usage

@@ -265,7 +265,7 @@ TEST(ConfigPostgres, DsnFromSystemdCredential) {
 
 TEST(ConfigToken, NoTokenAnywhere) {
   EXPECT_EQ(config_error(minimal_yaml(), {{"OTHER", "x"}}),
-            "scalr.token_file: no token: set scalr.token_file or SCALR_TOKEN");
+            "scalr.token_file: no token: set scalr.token_file, token_credential or SCALR_TOKEN");
 }
 
 TEST(ConfigToken, EmptyEnvironmentToken) {

@@ -56,8 +56,8 @@ Snapshot sample_snapshot() {
   failing.up = false;
   failing.last_error_reason = ErrorReason::unauthorized;
   snapshot.poll_errors[{"acc-2", ErrorReason::unauthorized}] = 2;
-  snapshot.api_requests[200] = 9;
-  snapshot.api_requests[401] = 2;
+  for (int i = 0; i < 9; ++i) snapshot.api_requests["default"].observe(200, 0.02);
+  for (int i = 0; i < 2; ++i) snapshot.api_requests["default"].observe(401, 0.2);
   return snapshot;
 }
 
@@ -102,7 +102,8 @@ TEST(Exposition, ValuesAndLabelsComeFromTheSnapshot) {
   EXPECT_NE(
       text.find("scalr_exporter_poll_errors_total{account_id=\"acc-1\",reason=\"timeout\"} 0\n"),
       std::string::npos);
-  EXPECT_NE(text.find("scalr_exporter_api_requests_total{code=\"401\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("scalr_exporter_api_requests_total{target=\"default\",code=\"401\"} 2\n"),
+            std::string::npos);
   EXPECT_NE(text.find("scalr_exporter_build_info{version=\"1.2.3\",revision=\"abc\"} 1\n"),
             std::string::npos);
   // An account that never succeeded exposes no usage rather than zeros.
@@ -197,8 +198,8 @@ ReportStatus sample_report_status() {
   status.schedules["monthly"].errors = 2;
   status.schedules["monthly"].last_success_unix_seconds = 1.8e9;
   status.schedules["daily"];  // configured, never written
-  status.api_requests[200] = 3;
-  status.api_requests[503] = 1;
+  for (int i = 0; i < 3; ++i) status.api_requests["default"].observe(200, 0.02);
+  status.api_requests["default"].observe(503, 7);
   return status;
 }
 
@@ -217,8 +218,15 @@ TEST(Exposition, ReportStatusAndPlan) {
            "scalr_account_included_runs{account_id=\"acc-1\"} 500\n",
            "scalr_account_included_runs{account_id=\"acc-2\"} 500\n",
            // The report runs' API responses add to the poller's.
-           "scalr_exporter_api_requests_total{code=\"200\"} 12\n",
-           "scalr_exporter_api_requests_total{code=\"503\"} 1\n",
+           "scalr_exporter_api_requests_total{target=\"default\",code=\"200\"} 12\n",
+           "scalr_exporter_api_requests_total{target=\"default\",code=\"503\"} 1\n",
+           // ... and to the duration histogram: 12 + 2 + 1 responses, 12 of them at 20 ms.
+           "scalr_exporter_api_request_duration_seconds_bucket{target=\"default\",le=\"0.025\"} "
+           "12\n",
+           "scalr_exporter_api_request_duration_seconds_bucket{target=\"default\",le=\"5\"} 14\n",
+           "scalr_exporter_api_request_duration_seconds_bucket{target=\"default\",le=\"+Inf\"} "
+           "15\n",
+           "scalr_exporter_api_request_duration_seconds_count{target=\"default\"} 15\n",
        }) {
     EXPECT_NE(text.find(line), std::string::npos) << line << text;
   }

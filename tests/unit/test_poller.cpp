@@ -29,7 +29,7 @@ class ScriptedSource final : public UsageSource {
 
   AccountUsage fetch(const std::string& account_id, const Period& period,
                      std::stop_token stop) override {
-    observer_.on_response(200);
+    observer_.on_response("", 200, 0.01);
     seen_periods.push_back(period);
     if (stop.stop_requested()) throw SourceError(ErrorReason::cancelled, "stopped");
     auto& queue = script[account_id];
@@ -88,7 +88,7 @@ TEST_F(PollerTest, SuccessPublishesUsageForTheCurrentMonth) {
   EXPECT_EQ(state("acc-a").usage->total, (UsageCounts{3, 30}));
   EXPECT_EQ(state("acc-b").usage->total, (UsageCounts{5, 50}));
   EXPECT_EQ(source_->seen_periods.at(0), month_containing(floor<seconds>(kNow)));
-  EXPECT_EQ(snapshot->api_requests.at(200), 2u);
+  EXPECT_EQ(snapshot->api_requests.at("").by_code.at(200), 2u);
   EXPECT_NE(store_.exposition()->text.find("scalr_account_runs_total{account_id=\"acc-b\"} 5"),
             std::string::npos);
 }
@@ -234,10 +234,11 @@ TEST(PollerConfiguredAccounts, WithoutAnyTheSourceGaugeStillTells) {
 }
 
 // Accounts that complete together are published together: one rendering per cycle, not one per
-// account; with no gap, each account is published as it completes.
+// account; with no gap, each account is published as it completes, and the end of the cycle once
+// more (for the cycle's duration and the targets' state).
 TEST(PollerPublication, FastAccountsShareOnePublicationPerCycle) {
   for (const auto& [gap, publications_per_cycle] :
-       {std::pair{hours{1}, 1u}, std::pair{hours{0}, 5u}}) {
+       {std::pair{hours{1}, 1u}, std::pair{hours{0}, 6u}}) {
     SnapshotStore store(BuildInfo{"t", "t"});
     ScriptedSource* source = nullptr;
     Poller poller(
@@ -299,7 +300,7 @@ TEST(PollerReplacement, ContinuesFromWhatTheStoreHolds) {
   const auto snapshot = store.snapshot();
   EXPECT_EQ(snapshot->accounts.at("acc-a").usage->total, (UsageCounts{4, 40}));
   EXPECT_FALSE(snapshot->accounts.at("acc-a").up);
-  EXPECT_EQ(snapshot->api_requests.at(200), 2u);  // both pollers' requests
+  EXPECT_EQ(snapshot->api_requests.at("").by_code.at(200), 2u);  // both pollers' requests
   EXPECT_EQ(snapshot->poll_errors.at({"acc-a", ErrorReason::timeout}), 1u);
 }
 

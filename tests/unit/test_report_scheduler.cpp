@@ -48,7 +48,7 @@ class SchedulerTest : public ::testing::Test {
         std::move(options),
         [this](RequestObserver& observer) {
           ++sources_made;
-          observer.on_response(200);
+          observer.on_response("", 200, 0.01);
           auto source = std::make_unique<FakeSource>();
           source->listed = listed;
           source->failing = failing;
@@ -115,7 +115,7 @@ TEST_F(SchedulerTest, CatchesUpAtStartWithTheLatestReportOnly) {
   EXPECT_EQ(status("monthly").errors, 0u);
   // The report run's source is its own, and its API responses are counted.
   EXPECT_EQ(sources_made, 1);
-  EXPECT_EQ(store.report_status()->api_requests.at(200), 1u);
+  EXPECT_EQ(store.report_status()->api_requests.at("").by_code.at(200), 1u);
 }
 
 TEST_F(SchedulerTest, NeverWritesTheSamePeriodTwiceNorAfterARestart) {
@@ -268,7 +268,7 @@ TEST_F(SchedulerTest, AReplacingSchedulerContinuesTheCounts) {
                               schedule("new", "0 6 * * *", PeriodKind::previous_day)});
   EXPECT_EQ(status("monthly").errors, 1u);
   EXPECT_EQ(status("new").errors, 0u);
-  EXPECT_EQ(store.report_status()->api_requests.at(200), 1u);
+  EXPECT_EQ(store.report_status()->api_requests.at("").by_code.at(200), 1u);
 }
 
 TEST_F(SchedulerTest, WithoutSchedulesItOnlyPublishesThePlan) {
