@@ -111,7 +111,9 @@ def test_limited_token_lacking_billing_is_404(stub_factory):
     q(date="between:2026-10-01T00:00:00Z"),
     q(date="between:2026-13-01T00:00:00Z,2026-10-31T23:59:59Z"),
     q(date="between:2026-02-30T00:00:00Z,2026-10-31T23:59:59Z"),
-    q(breakdown_by="account"),
+    q(breakdown_by="project"),
+    {"filter[date]": OCT, "breakdown_by": "account"},  # no filter[account]: control towers only
+    q(account="", breakdown_by="account"),
     q(number="0"), q(size="-1"), q(number="x"),
 ])
 def test_bad_requests_are_400(stub, params):
@@ -488,8 +490,8 @@ def test_stats_record_requests_without_tokens(stub):
     stub.reset()
     assert stub.stats()["total"] == 3
     stub.reset(stats=True)
-    assert stub.stats() == {"total": 0, "in_flight": 0, "by_path": {}, "by_status": {},
-                            "by_fault": {}, "requests": []}
+    assert stub.stats() == {"total": 0, "in_flight": 0, "max_in_flight": 0, "by_path": {},
+                            "by_status": {}, "by_fault": {}, "requests": []}
     stub.get(q())
     stub.clear_stats()
     assert stub.stats()["total"] == 0
