@@ -227,19 +227,20 @@ def usage_day(profile: str, day: dt.date) -> Optional[dt.date]:
 @functools.lru_cache(maxsize=None)
 def accounts(profile: str = "small") -> dict:
     """{account_id: Account} of a profile (built on first use, then cached)."""
+    check_profile(profile)
     m = _MANY.fullmatch(profile)
-    if m and profile == many_profile(int(m.group(1))):  # many:0 raises; many:007 is unknown
-        return _many(int(m.group(1)))
-    try:
-        return PROFILES[profile]()
-    except KeyError:
-        raise ValueError(f"unknown profile {profile!r} (want one of {sorted(PROFILES)} "
-                         f"or many:N)") from None
+    return _many(int(m.group(1))) if m else PROFILES[profile]()
 
 
 def check_profile(profile: str) -> str:
-    """profile if it names a profile (building it), else ValueError; an argparse type."""
-    accounts(profile)
+    """profile if it names a profile, else ValueError; an argparse type. Cheap: it builds nothing
+    (a large profile is built on first use, after the stand-in has started)."""
+    m = _MANY.fullmatch(profile)
+    if m and profile == many_profile(int(m.group(1))):  # many:0 raises; many:007 is unknown
+        return profile
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r} (want one of {sorted(PROFILES)} "
+                         f"or many:N)")
     return profile
 
 

@@ -239,8 +239,9 @@ class State:
         self.initial = dict(token=args.token, limited_token=args.limited_token,
                             ascii_json=args.ascii_json, idle_timeout=args.idle_timeout,
                             delay_ms=args.delay_ms,
-                            accounts=self.check_accounts(args.accounts or
-                                                         list(sample_data.accounts(self.profile))))
+                            # None: every account of the profile, looked up on first use, so a
+                            # large profile is not built before the stand-in listens
+                            accounts=args.accounts and self.check_accounts(args.accounts))
         self.limited_status = args.limited_status
         self.faults = []
         self.fault_seq = 0
@@ -268,6 +269,11 @@ class State:
         if unknown:
             raise ValueError(f"not accounts of profile {self.profile}: {', '.join(unknown[:5])}")
         return tuple(dict.fromkeys(ids))
+
+    def served(self):
+        """The accounts served now, a tuple (or the profile's dict: every account)."""
+        accounts = self.accounts
+        return sample_data.accounts(self.profile) if accounts is None else accounts
 
     def add_faults(self, spec):
         specs = spec if isinstance(spec, list) else [spec]
@@ -462,7 +468,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 st.accounts = served
             self.send_json(200, {"accounts": list(served)})
         elif path == "/__control/accounts":
-            self.send_json(200, {"accounts": list(st.accounts)})
+            self.send_json(200, {"accounts": list(st.served())})
         elif path == "/__control/stats":
             self.send_json(200, st.stats())
         elif path == "/__control/stats/clear" and self.command == "POST":
@@ -557,7 +563,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             q = self.parse_query(url.query, st.control_tower)
         except BadRequest as e:
             return 400, errors_body(400, "Bad Request", e.detail, e.parameter), headers
-        account, served = q["account"], st.accounts
+        account, served = q["account"], st.served()
         if limited or account and account not in served:
             status = st.limited_status if limited else 404
             detail = f"Account with ID '{account or '(all)'}' not found or user unauthorized."
