@@ -676,7 +676,7 @@ def test_exporter_config_yaml(tmp_path, stub):
 # ---- a whole estate: account names, control tower, served accounts, delay, politeness stats ----
 
 def account_items(items):
-    """{(account id, date): (Usage, name, relationships.account id)} of breakdown_by=account rows."""
+    """{(account id, date): (Usage, name, relationships.account id)} of account breakdown rows."""
     got = {}
     for i in items:
         a = i["attributes"]
@@ -703,7 +703,8 @@ def test_account_names_are_stable_and_listed_by_entities():
 
 
 def test_breakdown_by_account_with_filter_is_the_account_itself(stub):
-    """How an ordinary account token learns its own name: filter[account]=X, breakdown_by=account."""
+    """How an ordinary token learns its own account's name: filter[account]=X,
+    breakdown_by=account."""
     exp = expected_usage("2026-10-01", "2026-11-01")
     names = helpers.account_names()
     for account in (MAIN, DEMO, TINY, EMPTY):

@@ -68,7 +68,7 @@ NAME_UTF8 = "prod-ü-日本"
 NAME_NON_BMP = "rocket-🚀"                # needs a surrogate pair when JSON-escaped as \\uXXXX
 ENV_NAME_QUOTE = 'team "alpha"'
 
-# Account names (Scalr's breakdown_by=account breakdown-name). The demo account's is the hostile one.
+# Account names (Scalr's breakdown_by=account breakdown-name); the demo account's is hostile.
 ACCOUNT_NAME_HOSTILE = 'Demo "QA" \\ Zürich-日本'   # a quote, one backslash, UTF-8
 ACCOUNT_NAMES = {
     ACCOUNT_MAIN: "Main account",
