@@ -91,7 +91,8 @@ Control API (same port, no auth, never recorded in stats):
                              replaced by "<redacted>"), auth {present, scheme, valid}, status,
                              fault, bytes, duration_ms]}
                             max_in_flight: the most API requests in flight at once since the
-                            stats were last cleared (the --delay-ms wait counts as in flight)
+                            stats were last cleared (the --delay-ms wait counts as in flight);
+                            a clear keeps the requests in flight in in_flight and max_in_flight
   POST /__control/stats/clear
   GET  /__control/health    "ok"
 
@@ -248,6 +249,7 @@ class State:
         self.restore()
         for f in args.fault or []:
             self.add_faults(json.loads(f))
+        self.in_flight = 0
         self.clear_stats()
 
     def restore(self):
@@ -258,7 +260,10 @@ class State:
     def clear_stats(self):
         self.requests = deque(maxlen=self.keep_requests)
         self.counters = {"by_path": Counter(), "by_status": Counter(), "by_fault": Counter()}
-        self.total = self.in_flight = self.max_in_flight = self.seq = 0
+        self.total = self.seq = 0
+        # Requests in flight stay counted (they are counted out when they end), so a clear during
+        # a poll cycle neither drives in_flight negative nor forgets them in max_in_flight.
+        self.max_in_flight = self.in_flight
 
     def check_accounts(self, ids):
         """ids as a tuple without repeats, if every one is an account of the profile."""
