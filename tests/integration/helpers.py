@@ -115,18 +115,30 @@ class StubServer:
     .url        "http://127.0.0.1:PORT" (what scalr.url in the exporter config gets)
     .api_url    .url + "/api/iacp/v3/usage-statistics"
     .token      the accepted bearer token; .token_file holds it (no trailing newline)
-    .profile    the sample_data profile it serves
+    .profile    the sample_data profile it serves ("many:N" for profile "many"/many_accounts=N,
+                so sample_data.raw_rows(..., stub.profile) and expected_usage work for it)
+    .accounts   the accounts it serves at startup (and after a reset), a tuple
+    .control_tower  whether it answers breakdown_by=account without filter[account]
     .log_path   its stderr (one line per request)
     .ssl_context  None; a TlsStubServer's trusts its CA (used for the control API and .get())
+
+    Options: control_tower, accounts (ids; default all of the profile), delay_ms (every API
+    answer after that long), many_accounts (N accounts of profile "many"), keep_requests (how many
+    requests the stats keep; default 2000).
     """
 
     ssl_context = None
 
     def __init__(self, workdir: Path, token: str = "stub-token-0123456789", profile: str = "small",
-                 extra_args=(), faults=()):
+                 extra_args=(), faults=(), control_tower: bool = False, accounts=None,
+                 delay_ms: Optional[float] = None, many_accounts: Optional[int] = None,
+                 keep_requests: Optional[int] = None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.token, self.profile = token, profile
+        if many_accounts is not None or profile == "many":
+            profile = sample_data.many_profile(many_accounts or sample_data.MANY_DEFAULT)
+        self.token, self.profile, self.control_tower = token, profile, control_tower
+        self.accounts = tuple(accounts if accounts is not None else sample_data.accounts(profile))
         self.token_file = self.workdir / "stub.token"
         self.token_file.write_text(token)
         self.port_file = self.workdir / "stub.port"
@@ -134,6 +146,14 @@ class StubServer:
         args = [sys.executable, str(STUB_SCRIPT), "--listen", "127.0.0.1:0",
                 "--token-file", str(self.token_file), "--profile", profile,
                 "--port-file", str(self.port_file), *extra_args]
+        if accounts is not None:
+            args += ["--accounts", ",".join(accounts)]
+        if control_tower:
+            args.append("--control-tower")
+        if delay_ms is not None:
+            args += ["--delay-ms", str(delay_ms)]
+        if keep_requests is not None:
+            args += ["--keep-requests", str(keep_requests)]
         for f in faults:
             args += ["--fault", json.dumps(f)]
         self._log = open(self.log_path, "wb")
@@ -176,7 +196,8 @@ class StubServer:
         return self._control("GET", "faults")["faults"]
 
     def reset(self, stats: bool = False) -> None:
-        """Clears all faults and restores the startup token/settings (stats too if stats=True)."""
+        """Clears all faults and restores the startup token/settings/served accounts (stats too if
+        stats=True)."""
         self._control("POST", "reset", {"stats": stats})
 
     def set_token(self, token: Optional[str] = None, limited_token: Optional[str] = None) -> None:
@@ -184,14 +205,25 @@ class StubServer:
         self._control("POST", "token", body)
 
     def settings(self, **kw) -> None:
-        """ascii_json=True (escape non-ASCII as \\uXXXX), idle_timeout=SECONDS."""
+        """ascii_json=True (escape non-ASCII as \\uXXXX), idle_timeout=SECONDS, delay_ms=MS."""
         self._control("POST", "settings", kw)
 
+    def set_accounts(self, accounts) -> list:
+        """The accounts served from now on (a control tower's children); returns them. Accounts
+        of the stub's profile only. reset() restores .accounts."""
+        return self._control("POST", "accounts", {"accounts": list(accounts)})["accounts"]
+
+    def served_accounts(self) -> list:
+        return self._control("GET", "accounts")["accounts"]
+
     def stats(self) -> dict:
-        """{"total", "in_flight", "by_path", "by_status", "by_fault", "requests": [...]}; each
-        request: seq, method, path, query, params (decoded, last value wins), headers (Authorization
+        """{"total", "in_flight", "max_in_flight", "by_path", "by_status", "by_fault",
+        "requests": [...]}; each request: seq, time (wall clock), started and ended
+        (time.monotonic() seconds, comparable with this process's; ended None while in flight),
+        method, path, query, params (decoded, last value wins), headers (Authorization
         "<redacted>"), auth {present, scheme, valid}, status (None while in flight, 0 for drop),
-        fault, bytes, duration_ms."""
+        fault, bytes, duration_ms. max_in_flight: the most API requests in flight at once since
+        the stats were last cleared."""
         return self._control("GET", "stats")
 
     def clear_stats(self) -> None:
@@ -508,6 +540,54 @@ def month_bounds(year: int, month: int):
     """(first day, first day of the next month): the half-open period of a calendar month."""
     start = dt.date(year, month, 1)
     return start, (start + dt.timedelta(days=32)).replace(day=1)
+
+
+def account_names(profile: str = "small", accounts=None) -> dict:
+    """{account_id: name} (what breakdown_by=account and scalr_account_info report), from
+    sample_data's account definitions. accounts: the ids to include (default all)."""
+    accs = sample_data.accounts(profile)
+    return {a: accs[a].name for a in (accounts if accounts is not None else accs)}
+
+
+def expected_account_breakdown(start, end_exclusive, profile: str = "small",
+                               accounts=None) -> dict:
+    """{account_id: (Usage, name)}: a breakdown_by=account&total=1 answer for [start,
+    end_exclusive), every account listed, zero Usage for one without runs."""
+    exp = expected_usage(start, end_exclusive, profile, accounts)
+    names = account_names(profile, list(exp.accounts))
+    return {a: (u, names[a]) for a, u in exp.accounts.items()}
+
+
+# ---- politeness: concurrency and rate from the stub's recorded requests ------------------------
+
+def peak_in_flight(requests) -> int:
+    """The most requests in flight at once, from their started/ended times (independent of the
+    stub's own max_in_flight). A request still in flight counts as never ending."""
+    events = sorted([(r["started"], 1) for r in requests] +
+                    [(r["ended"], -1) for r in requests if r["ended"] is not None],
+                    key=lambda e: (e[0], e[1]))  # an end before a start at the same instant
+    peak = current = 0
+    for _, delta in events:
+        current += delta
+        peak = max(peak, current)
+    return peak
+
+
+def max_started_in_window(requests, window: float = 1.0) -> int:
+    """The most requests that started within any `window` seconds (a half-open [t, t+window))."""
+    starts = sorted(r["started"] for r in requests)
+    best, first = 0, 0
+    for last, t in enumerate(starts):
+        while starts[first] <= t - window:
+            first += 1
+        best = max(best, last - first + 1)
+    return best
+
+
+def started_between(requests, start: float, end: float) -> list:
+    """The requests that started in (start, end), e.g. during a 429's Retry-After pause (times are
+    time.monotonic() seconds, as the stub's)."""
+    return [r for r in requests if start < r["started"] < end]
 
 
 # ---- an independent Prometheus text-format (0.0.4) parser --------------------------------------
@@ -829,8 +909,7 @@ def exporter_config(stub: StubServer, listen_port: int, token_file: Path, accoun
         "scalr": {
             "url": stub.url,
             "token_file": str(token_file),
-            "accounts": list(accounts if accounts is not None
-                             else sample_data.accounts(stub.profile)),
+            "accounts": list(accounts if accounts is not None else stub.accounts),
             "prefer_profile": "preview",
             "page_size": 100,
             "timeout": "5s",

@@ -10,6 +10,7 @@ import math
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -111,7 +112,9 @@ def test_limited_token_lacking_billing_is_404(stub_factory):
     q(date="between:2026-10-01T00:00:00Z"),
     q(date="between:2026-13-01T00:00:00Z,2026-10-31T23:59:59Z"),
     q(date="between:2026-02-30T00:00:00Z,2026-10-31T23:59:59Z"),
-    q(breakdown_by="account"),
+    q(breakdown_by="project"),
+    {"filter[date]": OCT, "breakdown_by": "account"},  # no filter[account]: control towers only
+    q(account="", breakdown_by="account"),
     q(number="0"), q(size="-1"), q(number="x"),
 ])
 def test_bad_requests_are_400(stub, params):
@@ -488,8 +491,8 @@ def test_stats_record_requests_without_tokens(stub):
     stub.reset()
     assert stub.stats()["total"] == 3
     stub.reset(stats=True)
-    assert stub.stats() == {"total": 0, "in_flight": 0, "by_path": {}, "by_status": {},
-                            "by_fault": {}, "requests": []}
+    assert stub.stats() == {"total": 0, "in_flight": 0, "max_in_flight": 0, "by_path": {},
+                            "by_status": {}, "by_fault": {}, "requests": []}
     stub.get(q())
     stub.clear_stats()
     assert stub.stats()["total"] == 0
@@ -668,3 +671,332 @@ def test_exporter_config_yaml(tmp_path, stub):
     assert yaml.safe_load(helpers.to_yaml(cfg)) == cfg
     assert cfg["scalr"]["retry"]["max_attempts"] == 3 and "prefer_profile" not in cfg["scalr"]
     assert cfg["web"]["listen_address"] == "127.0.0.1:12345" and cfg["poll"]["interval"] == "2s"
+
+
+# ---- a whole estate: account names, control tower, served accounts, delay, politeness stats ----
+
+def account_items(items):
+    """{(account id, date): (Usage, name, relationships.account id)} of account breakdown rows."""
+    got = {}
+    for i in items:
+        a = i["attributes"]
+        key = (a["breakdown-id"], a["date"])
+        assert key not in got, key
+        got[key] = (Usage(a["runs-count"], a["runs-seconds"]), a["breakdown-name"],
+                    i["relationships"]["account"]["data"]["id"])
+    return got
+
+
+def test_account_names_are_stable_and_listed_by_entities():
+    names = {MAIN: "Main account", DEMO: 'Demo "QA" \\ Zürich-日本', TINY: "Tiny account",
+             EMPTY: "Empty account (no runs)"}
+    assert {a.id: a.name for a in sample_data.accounts("small").values()} == names
+    assert {a.id: a.name for a in sample_data.accounts("fixed").values()} == names
+    assert {a: sample_data.accounts("large")[a].name for a in names} == names
+    hostile = names[DEMO]
+    assert '"' in hostile and "\\" in hostile and not hostile.isascii()
+    out = subprocess.run([sys.executable, str(helpers.STUB_DIR / "sample_data.py"), "--entities"],
+                         check=True, capture_output=True).stdout.decode("utf-8")
+    listed = {e["id"]: e["name"] for e in map(json.loads, out.splitlines())
+              if e["type"] == "account"}
+    assert listed == names
+
+
+def test_breakdown_by_account_with_filter_is_the_account_itself(stub):
+    """How an ordinary token learns its own account's name: filter[account]=X,
+    breakdown_by=account."""
+    exp = expected_usage("2026-10-01", "2026-11-01")
+    names = helpers.account_names()
+    for account in (MAIN, DEMO, TINY, EMPTY):
+        total = account_items(fetch_all(stub, q(account, breakdown_by="account", total="1")))
+        assert total == {(account, None): (exp.accounts[account], names[account], account)}
+        daily = account_items(fetch_all(stub, q(account, breakdown_by="account"), size=7))
+        want = {(a, d.isoformat()): (u, names[a], a) for (a, d), u in exp.daily.items()
+                if a == account}
+        if account == EMPTY:  # no runs: still one row, so the name is there to be learnt
+            want = {(EMPTY, None): (Usage(), names[EMPTY], EMPTY)}
+        assert daily == want
+    stub.settings(ascii_json=True)
+    r = stub.get(q(DEMO, breakdown_by="account", total="1"))
+    assert r.body.isascii() and sample_data.ACCOUNT_NAME_HOSTILE.encode() not in r.body
+    assert r.json()["data"][0]["attributes"]["breakdown-name"] == sample_data.ACCOUNT_NAME_HOSTILE
+
+
+def test_control_tower_lists_every_child_account(stub_factory):
+    children = [TINY, EMPTY, MAIN]
+    stub = stub_factory(control_tower=True, accounts=children)
+    exp = expected_usage("2026-10-01", "2026-11-01", accounts=children)
+    names = helpers.account_names(accounts=children)
+    listing = {"filter[date]": OCT, "breakdown_by": "account"}
+    total = fetch_all(stub, dict(listing, total="true"), size=2)
+    assert [i["attributes"]["breakdown-id"] for i in total] == sorted(children)
+    assert account_items(total) == {(a, None): (exp.accounts[a], names[a], a) for a in children}
+    assert exp.accounts[EMPTY] == Usage()  # listed although it has no runs
+    want = {(a, d.isoformat()): (u, names[a], a) for (a, d), u in exp.daily.items()}
+    want[(EMPTY, None)] = (Usage(), names[EMPTY], EMPTY)
+    assert account_items(fetch_all(stub, listing, size=10)) == want
+    assert account_items(fetch_all(stub, dict(listing, **{"filter[account]": TINY}))) == \
+        {k: v for k, v in want.items() if k[0] == TINY}
+    # The tower's children only; other breakdowns still need filter[account].
+    assert stub.get(q(DEMO, breakdown_by="account")).status == 404
+    assert stub.get(q(DEMO)).status == 404
+    for breakdown in (None, "environment", "workspace"):
+        params = {"filter[date]": OCT, **({"breakdown_by": breakdown} if breakdown else {})}
+        assert stub.get(params).status == 400
+    envs = by_breakdown(fetch_all(stub, q(MAIN, breakdown_by="environment", total="1")))
+    assert envs == {e: (u, exp.environment_names[(MAIN, e)])
+                    for (a, e), u in exp.environments.items() if a == MAIN}
+    # A limited tower token may not list its children either.
+    limited = stub_factory(control_tower=True, extra_args=["--limited-token", "lim-1",
+                                                           "--limited-status", "403"])
+    assert limited.get(listing, token="lim-1").status == 403
+    assert limited.get(listing).status == 200
+
+
+def test_accounts_restriction_serves_only_those(stub_factory, tmp_path):
+    stub = stub_factory(accounts=[TINY, DEMO])
+    assert stub.served_accounts() == [TINY, DEMO]
+    for account in (MAIN, EMPTY, "acc-doesnotexist00"):
+        r = stub.get(q(account, total="1"))
+        assert r.status == 404 and r.json()["errors"][0]["status"] == "404"
+    exp = expected_usage("2026-10-01", "2026-11-01", accounts=[TINY, DEMO])
+    for account in (TINY, DEMO):
+        total = fetch_all(stub, q(account, total="1"))
+        assert by_breakdown(total) == {None: (exp.accounts[account], None)}
+    assert stub.get({"filter[date]": OCT, "breakdown_by": "account"}).status == 400  # not a tower
+    with pytest.raises(AssertionError, match="not accounts of profile small"):
+        helpers.StubServer(tmp_path / "bad", accounts=[MAIN, "acc-m000001"])
+
+
+def test_dynamic_children_between_cycles(stub_factory):
+    stub = stub_factory(control_tower=True, accounts=[MAIN, TINY])
+    listing = {"filter[date]": OCT, "breakdown_by": "account", "total": "1"}
+
+    def children():
+        return [i["attributes"]["breakdown-id"] for i in fetch_all(stub, listing)]
+
+    assert children() == sorted([MAIN, TINY])
+    assert stub.set_accounts([DEMO, MAIN, TINY]) == [DEMO, MAIN, TINY]
+    assert children() == sorted([DEMO, MAIN, TINY]) and stub.get(q(DEMO)).status == 200
+    assert stub.set_accounts([TINY]) == [TINY] and stub.served_accounts() == [TINY]
+    assert children() == [TINY]
+    assert stub.get(q(MAIN)).status == 404 and stub.get(q(TINY)).status == 200
+    r = helpers.http_request(stub.url + "/__control/accounts", "POST",
+                             body={"accounts": [TINY, "acc-unknown"]})
+    assert r.status == 400 and stub.served_accounts() == [TINY]
+    assert stub.set_accounts([]) == [] and children() == []
+    stub.reset()
+    assert stub.served_accounts() == [MAIN, TINY] and children() == sorted([MAIN, TINY])
+
+
+def test_discovery_fault_filter(stub_factory):
+    """"account": "" matches requests without filter[account] (a tower's discovery); an account id
+    only that account's own requests."""
+    stub = stub_factory(control_tower=True)
+    listing = {"filter[date]": OCT, "breakdown_by": "account", "total": "1"}
+    stub.set_fault("status", status=403, account="")
+    assert stub.get(listing).status == 403
+    assert stub.get(q(MAIN, breakdown_by="account")).status == 200
+    assert stub.get(q(TINY)).status == 200
+    stub.reset()
+    stub.set_fault("status", status=403, account=TINY)
+    assert stub.get(listing).status == 200
+    assert stub.get(q(TINY)).status == 403 and stub.get(q(MAIN)).status == 200
+    stub.reset()
+    stub.set_fault("status", status=500, breakdown_by="account", count=1)
+    assert stub.get(q(MAIN)).status == 200
+    assert [stub.get(listing).status for _ in range(2)] == [500, 200]
+
+
+def _concurrent_gets(stub, n, params):
+    """n requests at once, each on its own connection; their statuses."""
+    barrier = threading.Barrier(n)
+    statuses = [None] * n
+
+    def one(i):
+        barrier.wait(30)
+        statuses[i] = stub.get(params, timeout=60).status
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    return statuses
+
+
+def test_delay_does_not_serialize_requests(stub_factory):
+    """64 requests at once, each answered after 1.5 s: all are in flight together (96 s if the stub
+    served them in turn)."""
+    n, delay = 64, 1.5
+    stub = stub_factory(delay_ms=delay * 1000)
+    t = time.monotonic()
+    assert _concurrent_gets(stub, n, q(TINY, total="1")) == [200] * n
+    elapsed = time.monotonic() - t
+    helpers.wait_until(lambda: stub.stats()["in_flight"] == 0, 10, message="all counted out")
+    stats = stub.stats()
+    reqs = stats["requests"]
+    assert len(reqs) == n and all(r["ended"] - r["started"] >= delay for r in reqs)
+    assert stats["max_in_flight"] == n
+    assert helpers.peak_in_flight(reqs) == n
+    assert max(r["started"] for r in reqs) < min(r["ended"] for r in reqs)
+    assert elapsed < n * delay / 4
+    # The delay is a setting too, and applies to every API answer, a 401 as well.
+    stub.settings(delay_ms=300)
+    stub.clear_stats()
+    assert stub.get(q(), token="wrong").status == 401
+    helpers.wait_until(lambda: stub.stats()["in_flight"] == 0, 10, message="counted out")
+    req = stub.stats()["requests"][0]
+    assert req["duration_ms"] >= 300 and req["ended"] - req["started"] >= 0.3
+    stub.reset(stats=True)  # back to the startup delay
+    stub.get(q())
+    helpers.wait_until(lambda: stub.stats()["in_flight"] == 0, 10, message="counted out")
+    req = stub.stats()["requests"][0]
+    assert req["ended"] - req["started"] >= delay
+
+
+def test_max_in_flight_counts_the_peak_since_clear(stub):
+    for _ in range(3):
+        assert stub.get(q()).status == 200
+        # The client has the answer before the handler counts the request out.
+        helpers.wait_until(lambda: stub.stats()["in_flight"] == 0, 10, message="counted out")
+    assert stub.stats()["max_in_flight"] == 1
+    stub.settings(delay_ms=1000)
+    assert _concurrent_gets(stub, 5, q()) == [200] * 5
+    helpers.wait_until(lambda: stub.stats()["in_flight"] == 0, 10, message="counted out")
+    assert stub.stats()["max_in_flight"] == 5 == helpers.peak_in_flight(stub.stats()["requests"])
+    stub.clear_stats()
+    assert stub.stats()["max_in_flight"] == 0
+    stub.reset(stats=True)
+    stub.get(q())
+    helpers.wait_until(lambda: stub.stats()["in_flight"] == 0, 10, message="counted out")
+    assert stub.stats()["max_in_flight"] == 1
+
+
+def test_clearing_stats_keeps_requests_in_flight_counted(stub):
+    stub.set_fault("slow", seconds=1.5, count=1)
+    result = []
+    t = threading.Thread(target=lambda: result.append(stub.get(q()).status))
+    t.start()
+    helpers.wait_until(lambda: stub.stats()["in_flight"] == 1, 5, message="in-flight request")
+    stub.clear_stats()
+    stats = stub.stats()
+    assert (stats["total"], stats["in_flight"], stats["max_in_flight"]) == (0, 1, 1)
+    t.join(30)
+    assert result == [200]
+    helpers.wait_until(lambda: stub.stats()["in_flight"] == 0, 10, message="counted out")
+    assert stub.stats()["max_in_flight"] == 1
+
+
+def test_requests_record_started_and_ended_on_the_monotonic_clock(stub):
+    before = time.monotonic()
+    for account in (MAIN, DEMO, TINY):
+        assert stub.get(q(account)).status == 200
+        # The client has the answer before the handler records its end: wait for that, so that
+        # the next request starts after it.
+        helpers.wait_until(lambda: stub.stats()["in_flight"] == 0, 10, message="counted out")
+    after = time.monotonic()
+    reqs = stub.stats()["requests"]
+    assert [r["params"]["filter[account]"] for r in reqs] == [MAIN, DEMO, TINY]
+    for r in reqs:
+        assert before <= r["started"] <= r["ended"] <= after
+        assert abs((r["ended"] - r["started"]) * 1000 - r["duration_ms"]) <= 1
+    for earlier, later in zip(reqs, reqs[1:]):
+        assert earlier["ended"] <= later["started"]
+    stub.set_fault("slow", seconds=30, count=1)
+    conn = http.client.HTTPConnection("127.0.0.1", stub.port, timeout=5)
+    conn.request("GET", API_PATH + "?" + urllib.parse.urlencode(q()))
+    helpers.wait_until(lambda: stub.stats()["in_flight"] == 1, 5, message="in-flight request")
+    last = stub.stats()["requests"][-1]
+    assert last["ended"] is None and last["started"] >= after
+    conn.close()
+
+
+def test_keep_requests_caps_the_recorded_requests(stub_factory):
+    stub = stub_factory(keep_requests=3)
+    for _ in range(5):
+        stub.get(q())
+    helpers.wait_until(lambda: stub.stats()["in_flight"] == 0, 10, message="counted out")
+    stats = stub.stats()
+    assert stats["total"] == 5 and [r["seq"] for r in stats["requests"]] == [3, 4, 5]
+    stub.clear_stats()
+    stub.get(q())
+    helpers.wait_until(lambda: stub.stats()["in_flight"] == 0, 10, message="counted out")
+    assert [r["seq"] for r in stub.stats()["requests"]] == [1]
+
+
+def test_many_profile_sums_equal_raw_rows(stub_factory):
+    n = 1000
+    stub = stub_factory(profile="many", many_accounts=n, control_tower=True)
+    assert stub.profile == "many:1000"
+    accs = sample_data.accounts(stub.profile)
+    ids = [f"acc-m{i:06d}" for i in range(1, n + 1)]
+    assert list(accs) == ids == list(stub.accounts)
+    assert all(accs[a].name == f"Account {i}" for i, a in enumerate(ids, 1))
+    assert all(len(a.environments) == 1 and len(a.workspaces) == 2 for a in accs.values())
+    assert sample_data.accounts("many") == accs
+    # Independent sums straight from the raw rows.
+    sums = {a: Usage() for a in ids}
+    for r in sample_data.raw_rows(dt.date(2026, 10, 1), dt.date(2026, 10, 31), stub.profile):
+        sums[r.account_id] += Usage(r.runs_count, r.runs_seconds)
+    assert sum(1 for u in sums.values() if u.runs) > n * 0.9
+    listing = fetch_all(stub, {"filter[date]": OCT, "breakdown_by": "account", "total": "1"})
+    assert account_items(listing) == {(a, None): (sums[a], f"Account {i}", a)
+                                      for i, a in enumerate(ids, 1)}
+    assert {a: u for a, (u, _) in helpers.expected_account_breakdown(
+        "2026-10-01", "2026-11-01", stub.profile).items()} == sums
+    for a in (ids[0], ids[499], ids[-1]):
+        assert by_breakdown(fetch_all(stub, q(a, total="1"))) == {None: (sums[a], None)}
+        wss = by_breakdown(fetch_all(stub, q(a, breakdown_by="workspace", total="1")))
+        assert sum((u for u, _ in wss.values()), Usage()) == sums[a] and len(wss) <= 2
+    assert stub.get(q(MAIN)).status == 404
+    with pytest.raises(AssertionError, match="goes with --profile many"):
+        helpers.StubServer(stub.workdir.parent / "bad", extra_args=["--many-accounts", "3"])
+
+
+def test_many_accounts_three_requests_each_from_eight_clients(stub_factory):
+    """The benchmark's load, 1000 accounts x 3 requests, completes (a generous bound; it takes a
+    few seconds) and every answer is right."""
+    n = 1000
+    stub = stub_factory(profile="many", many_accounts=n)
+    ids = list(stub.accounts)
+    exp = expected_usage("2026-10-01", "2026-11-01", stub.profile)
+    wrong = []
+
+    def client(part):
+        conn = http.client.HTTPConnection("127.0.0.1", stub.port, timeout=30)
+        for a in part:
+            for breakdown in ("account", "environment", "workspace"):
+                conn.request("GET", API_PATH + "?" + urllib.parse.urlencode(
+                    q(a, breakdown_by=breakdown, total="1")),
+                    headers={"Authorization": f"Bearer {stub.token}"})
+                resp = conn.getresponse()
+                doc = json.loads(resp.read())
+                got = sum((Usage(i["attributes"]["runs-count"], i["attributes"]["runs-seconds"])
+                           for i in doc["data"]), Usage())
+                if resp.status != 200 or got != exp.accounts[a]:
+                    wrong.append((a, breakdown, resp.status, got))
+        conn.close()
+
+    t = time.monotonic()
+    threads = [threading.Thread(target=client, args=(ids[k::8],)) for k in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(300)
+    assert not wrong, wrong[:5]
+    assert stub.stats()["total"] == 3 * n
+    assert time.monotonic() - t < 120
+
+
+def test_politeness_helpers():
+    reqs = [{"started": 0.0, "ended": 1.0}, {"started": 0.5, "ended": 0.7},
+            {"started": 0.9, "ended": 0.95}, {"started": 1.0, "ended": 2.0},
+            {"started": 1.9, "ended": None}, {"started": 3.5, "ended": 3.6}]
+    assert helpers.peak_in_flight(reqs) == 2  # 1.0 ends as 1.0 starts
+    assert helpers.peak_in_flight(reqs + [{"started": 1.95, "ended": 1.99}]) == 3
+    assert helpers.max_started_in_window(reqs, 1.0) == 3  # [0.0, 1.0) holds 0.0, 0.5, 0.9, not 1.0
+    assert helpers.max_started_in_window(reqs, 1.01) == 4
+    assert helpers.max_started_in_window(reqs, 0.15) == 2  # 0.9 and 1.0
+    assert helpers.max_started_in_window([], 1.0) == 0
+    assert helpers.started_between(reqs, 0.5, 1.9) == [reqs[2], reqs[3]]

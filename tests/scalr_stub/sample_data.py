@@ -21,11 +21,22 @@ Profiles:
                    FIXED_MONTH (February 2026, 28 days), and days 29 to 31 have none. So a month's
                    sums do not depend on which month it is (the golden expositions of
                    tests/golden/ use it); rows keep their own dates, only the numbers repeat.
+  many, many:N     N synthetic accounts (many: MANY_DEFAULT = 1000; 1 <= N <= 999999) for the
+                   several-targets benchmark: ids acc-m000001 .. (many_account_id(i)), names
+                   "Account 1" .., each with 1 environment ("default") and 2 workspaces, activity
+                   0.5, at most 3 runs a day. Built in a few milliseconds per thousand accounts;
+                   an account-month is 62 workspace-days. many_profile(N) names the profile.
+
+Every account has a stable name (Account.name, ACCOUNT_NAMES for the four fixed ids; "" when a
+profile gives none), what Scalr's breakdown_by=account reports as breakdown-name. ACCOUNT_DEMO's
+name is hostile (a quote, a backslash, non-ASCII) for label-escaping tests of account_name.
 
 CLI (dumps raw rows, inclusive date range; the tests use it to check sums independently):
   python3 sample_data.py --from 2026-11-01 --to 2026-11-30 [--format jsonl|csv] [--profile small]
                          [--account ID ...] [--include-zero]
-  python3 sample_data.py --entities [--profile small]      # accounts/environments/workspaces, jsonl
+  python3 sample_data.py --entities [--profile small]      # accounts (with names)/environments/
+                                                           # workspaces, jsonl
+(--profile takes any profile name, "many:N" too.)
 """
 
 from __future__ import annotations
@@ -57,6 +68,19 @@ NAME_UTF8 = "prod-ü-日本"
 NAME_NON_BMP = "rocket-🚀"                # needs a surrogate pair when JSON-escaped as \\uXXXX
 ENV_NAME_QUOTE = 'team "alpha"'
 
+# Account names (Scalr's breakdown_by=account breakdown-name); the demo account's is hostile.
+ACCOUNT_NAME_HOSTILE = 'Demo "QA" \\ Zürich-日本'   # a quote, one backslash, UTF-8
+ACCOUNT_NAMES = {
+    ACCOUNT_MAIN: "Main account",
+    ACCOUNT_DEMO: ACCOUNT_NAME_HOSTILE,
+    ACCOUNT_TINY: "Tiny account",
+    ACCOUNT_EMPTY: "Empty account (no runs)",
+}
+
+# The profile "many" (see the module docstring).
+MANY_DEFAULT = 1000
+MANY_MAX = 999999
+
 
 class Environment(NamedTuple):
     account_id: str
@@ -78,6 +102,7 @@ class Account(NamedTuple):
     id: str
     environments: tuple   # of Environment, sorted by id
     workspaces: tuple     # of Workspace, sorted by id
+    name: str = ""        # the account's name ("" when the profile gives none)
 
 
 class Row(NamedTuple):
@@ -114,7 +139,7 @@ _COMPONENTS = ("network", "dns", "vpc", "iam", "db", "cache", "queue", "api", "w
 
 
 def _build_account(account_id: str, env_names, n_workspaces: int, activity: float, max_runs: int,
-                   hostile: bool = False) -> Account:
+                   hostile: bool = False, account_name: Optional[str] = None) -> Account:
     envs = [Environment(account_id, make_id("env", account_id, name), name) for name in env_names]
     specs = []  # (env index, name, activity)
     if hostile:
@@ -136,7 +161,8 @@ def _build_account(account_id: str, env_names, n_workspaces: int, activity: floa
         ws_id = make_id("ws", account_id, str(k), name or "")
         workspaces.append(Workspace(account_id, env.id, env.name, ws_id, name, act, max_runs))
     return Account(account_id, tuple(sorted(envs, key=lambda e: e.id)),
-                   tuple(sorted(workspaces, key=lambda w: w.id)))
+                   tuple(sorted(workspaces, key=lambda w: w.id)),
+                   ACCOUNT_NAMES.get(account_id, "") if account_name is None else account_name)
 
 
 def _small() -> dict:
@@ -161,7 +187,29 @@ def _large() -> dict:
     )}
 
 
-PROFILES = {"small": _small, "large": _large, "fixed": _small}
+def many_account_id(i: int) -> str:
+    """The id of the i-th (1-based) account of the "many" profiles."""
+    return f"acc-m{i:06d}"
+
+
+def many_profile(n: int) -> str:
+    """The name of the "many" profile with n accounts."""
+    if not 1 <= n <= MANY_MAX:
+        raise ValueError(f"many accounts: {n} is not in 1..{MANY_MAX}")
+    return f"many:{n}"
+
+
+def _many(n: int) -> dict:
+    # Plain _build_account rules; the account's index in the name keeps workspace names apart.
+    return {a.id: a for a in (
+        _build_account(many_account_id(i), ["default"], 2, activity=0.5, max_runs=3,
+                       account_name=f"Account {i}")
+        for i in range(1, n + 1))}
+
+
+PROFILES = {"small": _small, "large": _large, "fixed": _small,
+            "many": lambda: _many(MANY_DEFAULT)}
+_MANY = re.compile(r"many:([0-9]{1,6})")
 
 # The profile "fixed" repeats the usage of this 28-day month of "small" in every month.
 FIXED_MONTH = dt.date(2026, 2, 1)
@@ -179,10 +227,21 @@ def usage_day(profile: str, day: dt.date) -> Optional[dt.date]:
 @functools.lru_cache(maxsize=None)
 def accounts(profile: str = "small") -> dict:
     """{account_id: Account} of a profile (built on first use, then cached)."""
-    try:
-        return PROFILES[profile]()
-    except KeyError:
-        raise ValueError(f"unknown profile {profile!r} (want one of {sorted(PROFILES)})") from None
+    check_profile(profile)
+    m = _MANY.fullmatch(profile)
+    return _many(int(m.group(1))) if m else PROFILES[profile]()
+
+
+def check_profile(profile: str) -> str:
+    """profile if it names a profile, else ValueError; an argparse type. Cheap: it builds nothing
+    (a large profile is built on first use, after the stand-in has started)."""
+    m = _MANY.fullmatch(profile)
+    if m and profile == many_profile(int(m.group(1))):  # many:0 raises; many:007 is unknown
+        return profile
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r} (want one of {sorted(PROFILES)} "
+                         f"or many:N)")
+    return profile
 
 
 def is_quiet_day(account_id: str, day: dt.date) -> bool:
@@ -229,7 +288,7 @@ def raw_rows(start_date: dt.date, end_date_inclusive: dt.date, profile: str = "s
 
 def entities(profile: str = "small") -> Iterator[dict]:
     for acc in accounts(profile).values():
-        yield {"type": "account", "id": acc.id}
+        yield {"type": "account", "id": acc.id, "name": acc.name}
         for env in acc.environments:
             yield {"type": "environment", "account_id": acc.id, "id": env.id, "name": env.name}
         for ws in acc.workspaces:
@@ -242,7 +301,8 @@ def main(argv=None) -> int:
     p.add_argument("--from", dest="start", type=dt.date.fromisoformat, help="first day, YYYY-MM-DD")
     p.add_argument("--to", dest="end", type=dt.date.fromisoformat, help="last day, inclusive")
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
-    p.add_argument("--profile", choices=sorted(PROFILES), default="small")
+    p.add_argument("--profile", type=check_profile, default="small",
+                   help=f"one of {sorted(PROFILES)} or many:N")
     p.add_argument("--account", action="append", help="only this account (repeatable)")
     p.add_argument("--include-zero", action="store_true", help="also rows without runs")
     p.add_argument("--entities", action="store_true", help="dump accounts/environments/workspaces")

@@ -6,6 +6,9 @@ Python 3.11 standard library only. Serves the data of sample_data.py (which exis
     python3 scalr_stub.py --listen 127.0.0.1:0 --token-file F [--profile small] [--port-file PATH]
                           [--limited-token-file F2] [--fault JSON ...] [--ascii-json]
                           [--tls-cert PEM --tls-key PEM]
+                          [--accounts ID[,ID...]] [--control-tower]
+                          [--profile many [--many-accounts N]] [--delay-ms MS]
+                          [--keep-requests N]
 
 Prints "listening on http://HOST:PORT" (flushed) once it accepts connections, writes PORT to
 --port-file (atomically), logs one line per request to stderr (never a token), exits 0 on
@@ -15,11 +18,28 @@ With --tls-cert/--tls-key it serves HTTPS only (API and control API alike; "list
 https://..."); the handshake runs on the connection's own thread, so a client that rejects the
 certificate (unknown CA) costs one log line "TLS handshake failed: ..." and nothing else.
 
-API semantics (see /work/shared/scalr-usage-statistics-api.txt):
+A whole estate is several stubs, one per Scalr URL, each with its own port, token and accounts:
+  --profile P        the sample_data profile (small, large, fixed, many, many:N);
+                     --many-accounts N with --profile many is many:N (default 1000 accounts,
+                     acc-m000001 "Account 1" ...)
+  --accounts IDS     the accounts this stub serves (comma-separated, each an account of the
+                     profile, else it exits 2); default every account of the profile. Any other
+                     account is 404, as an account of another Scalr URL would be. The served set
+                     can change at run time (POST /__control/accounts).
+  --control-tower    the token is a control-tower (parent) account's: breakdown_by=account without
+                     filter[account] lists the served accounts (its children), see below.
+  --delay-ms MS      every API request is answered after MS milliseconds (before any other
+                     processing, so errors and faults too). Each connection has its own thread and
+                     the listen backlog is 256, so requests wait concurrently, not in turn.
+  --keep-requests N  how many recorded requests /__control/stats keeps (default 2000)
+
+API semantics (see /work/shared/scalr-usage-statistics-api.txt and Scalr's OpenAPI extract
+/work/shared/scalr-openapi-usage-statistics.json):
   * Authorization: Bearer <token> must equal the accepted token, else 401 (JSON:API errors body).
     A "limited" token (--limited-token[-file]) authenticates but lacks accounts:billing: every
     account is then 404 (or --limited-status).
-  * filter[account] required (400 if absent); unknown account -> 404.
+  * filter[account] required (400 if absent or empty), except for breakdown_by=account on a
+    --control-tower stub; an account the stub does not serve -> 404.
   * filter[date]=between:START,END required; both YYYY-MM-DDTHH:MM:SSZ (else 400), INCLUSIVE at both
     ends like SQL BETWEEN. A daily row for day D is recorded at D T00:00:00Z, so it counts iff
     START <= D T00:00:00Z <= END:
@@ -28,9 +48,21 @@ API semantics (see /work/shared/scalr-usage-statistics-api.txt):
         between:2026-10-01T00:00:01Z,...                   -> starts at Oct 2
     START > END gives an empty result (200), like BETWEEN.
   * breakdown_by: absent/empty -> one row per date (breakdown-id/-name null); "environment" or
-    "workspace" -> per breakdown; anything else -> 400.
+    "workspace" -> per breakdown; "account" -> per account (below); anything else -> 400.
+  * breakdown_by=account: breakdown-id is the account id, breakdown-name its name
+    (sample_data's Account.name), relationships.account the row's account. With
+    filter[account]=X: X's rows only (how an ordinary token learns its own account's name).
+    Without filter[account] (control tower only): the rows of EVERY served account, sorted by
+    id. Choice: every child account is listed, those without runs in the period too, because
+    Scalr's breakdown of a parent lists its children and discovery must not lose an idle child.
+    So breakdown_by=account is the one breakdown that has rows without runs, like a LEFT JOIN
+    of accounts to usage: an account with no runs in the period has a single row (date null,
+    runs-count 0, runs-seconds 0) with or without total; one with runs has its usual rows (one
+    per day with runs, or one for the period with total). Other breakdowns without
+    filter[account] stay 400 on a control tower too.
   * total: any non-empty value -> one row per breakdown for the whole period (date null).
-  * Rows without runs are omitted. Order: breakdown-id, then date. Item ids: stable sha256 hex.
+  * Rows without runs are omitted (except breakdown_by=account's, above). Order: breakdown-id,
+    then date. Item ids: stable sha256 hex.
   * page[number] (default 1, >= 1), page[size] (default 100, 1..; values above 100 are clamped to
     100); a page past the last is empty. meta.pagination + links (absolute URLs) as Scalr.
   * A repeated query parameter -> 400 (a correct client never sends one).
@@ -42,20 +74,35 @@ API semantics (see /work/shared/scalr-usage-statistics-api.txt):
 Control API (same port, no auth, never recorded in stats):
   POST /__control/faults    body: one fault object or a list; appended to the active faults
   GET  /__control/faults    the active faults
-  POST /__control/reset     clears faults, restores the startup tokens and settings;
-                            body {"stats": true} also clears the stats
+  POST /__control/reset     clears faults, restores the startup tokens, settings and served
+                            accounts; body {"stats": true} also clears the stats
   POST /__control/token     {"token": "...", "limited_token": "..."}: change accepted tokens
-  POST /__control/settings  {"ascii_json": bool, "idle_timeout": seconds}
-  GET  /__control/stats     {"total", "in_flight", "by_path", "by_status", "by_fault",
-                             "requests": [last 2000: seq, method, path, query, params, headers
-                             (Authorization replaced by "<redacted>"), auth {present, scheme,
-                             valid}, status, fault, bytes, duration_ms]}
+  POST /__control/settings  {"ascii_json": bool, "idle_timeout": seconds, "delay_ms": ms}
+  POST /__control/accounts  {"accounts": [ID, ...]}: the served accounts from now on (a control
+                            tower's children appear and disappear); each must be an account of
+                            the profile (else 400, nothing changed); answers {"accounts": [...]}
+  GET  /__control/accounts  {"accounts": [ID, ...]}: the served accounts
+  GET  /__control/stats     {"total", "in_flight", "max_in_flight", "by_path", "by_status",
+                             "by_fault", "requests": [the last --keep-requests (2000): seq, time
+                             (wall clock), started, ended (time.monotonic() when the request's
+                             headers were read and when its handling ended, None while in flight;
+                             CLOCK_MONOTONIC, so comparable with time.monotonic() of any process on
+                             the host), method, path, query, params, headers (Authorization
+                             replaced by "<redacted>"), auth {present, scheme, valid}, status,
+                             fault, bytes, duration_ms]}
+                            max_in_flight: the most API requests in flight at once since the
+                            stats were last cleared (the --delay-ms wait counts as in flight);
+                            a clear keeps the requests in flight in in_flight and max_in_flight
   POST /__control/stats/clear
   GET  /__control/health    "ok"
 
 Fault object: {"mode": M, "count": N (default: until reset), "account": ID, "breakdown_by":
-"environment"|"workspace"|"none", "page": N, ...mode parameters}. The first active fault whose
-filters match an API request is applied (and its count decremented). Modes:
+"account"|"environment"|"workspace"|"none", "page": N, ...mode parameters}. The first active fault
+whose filters match an API request is applied (and its count decremented). "account" matches the
+request's filter[account]; "account": "" matches requests WITHOUT one, i.e. a control tower's
+discovery (breakdown_by=account over all children): {"mode": "status", "status": 403,
+"account": ""} is a control-tower token that may not list its children, and {"mode": "status",
+"status": 403, "account": CHILD} one that lacks the right for one child. Modes:
   status      "status" (default 500), "retry_after" (header value), "body" (raw text, optional)
   slow        "seconds" (default 5) sleep, then the normal response
   truncated   normal headers, JSON cut in half; "early_close": false -> Content-Length is the
@@ -153,6 +200,27 @@ def usage_rows(profile, account_id, breakdown_by, total, first, last):
     return tuple(rows)
 
 
+@functools.lru_cache(maxsize=64)
+def account_rows(profile, account_ids, total, first, last):
+    """breakdown_by=account rows of the accounts account_ids (a tuple), same shape as usage_rows.
+
+    Every account gets at least one row, like a LEFT JOIN of the accounts to their usage: one
+    without runs in the period has a single row (its id, its name, date None, 0, 0)."""
+    accs = sample_data.accounts(profile)
+    sums = {}
+    for r in sample_data.raw_rows(first, last, profile, list(account_ids)) if first <= last else ():
+        key = (r.account_id, None if total else r.date)
+        runs, secs = sums.get(key, (0, 0))
+        sums[key] = (runs + r.runs_count, secs + r.runs_seconds)
+    seen = {a for a, _ in sums}
+    for a in account_ids:
+        if a not in seen:
+            sums[(a, None)] = (0, 0)
+    rows = [(a, accs[a].name, day, runs, secs) for (a, day), (runs, secs) in sums.items()]
+    rows.sort(key=lambda x: (x[0], x[2] or dt.date.min))
+    return tuple(rows)
+
+
 def errors_body(status: int, title: str, detail: str, parameter=None) -> bytes:
     err = {"status": str(status), "title": title, "detail": detail}
     if parameter:
@@ -167,14 +235,21 @@ class State:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.profile = args.profile
+        self.control_tower = args.control_tower
+        self.keep_requests = args.keep_requests
         self.initial = dict(token=args.token, limited_token=args.limited_token,
-                            ascii_json=args.ascii_json, idle_timeout=args.idle_timeout)
+                            ascii_json=args.ascii_json, idle_timeout=args.idle_timeout,
+                            delay_ms=args.delay_ms,
+                            # None: every account of the profile, looked up on first use, so a
+                            # large profile is not built before the stand-in listens
+                            accounts=args.accounts and self.check_accounts(args.accounts))
         self.limited_status = args.limited_status
         self.faults = []
         self.fault_seq = 0
         self.restore()
         for f in args.fault or []:
             self.add_faults(json.loads(f))
+        self.in_flight = 0
         self.clear_stats()
 
     def restore(self):
@@ -183,9 +258,27 @@ class State:
         self.faults = []
 
     def clear_stats(self):
-        self.requests = deque(maxlen=2000)
+        self.requests = deque(maxlen=self.keep_requests)
         self.counters = {"by_path": Counter(), "by_status": Counter(), "by_fault": Counter()}
-        self.total = self.in_flight = self.seq = 0
+        self.total = self.seq = 0
+        # Requests in flight stay counted (they are counted out when they end), so a clear during
+        # a poll cycle neither drives in_flight negative nor forgets them in max_in_flight.
+        self.max_in_flight = self.in_flight
+
+    def check_accounts(self, ids):
+        """ids as a tuple without repeats, if every one is an account of the profile."""
+        known = sample_data.accounts(self.profile)
+        if not isinstance(ids, list) or not all(isinstance(a, str) for a in ids):
+            raise ValueError(f"accounts must be a list of account ids, got {ids!r}")
+        unknown = [a for a in ids if a not in known]
+        if unknown:
+            raise ValueError(f"not accounts of profile {self.profile}: {', '.join(unknown[:5])}")
+        return tuple(dict.fromkeys(ids))
+
+    def served(self):
+        """The accounts served now, a tuple (or the profile's dict: every account)."""
+        accounts = self.accounts
+        return sample_data.accounts(self.profile) if accounts is None else accounts
 
     def add_faults(self, spec):
         specs = spec if isinstance(spec, list) else [spec]
@@ -204,9 +297,10 @@ class State:
         """The first matching fault, with its count consumed; None when none matches."""
         bd = params.get("breakdown_by") or "none"
         page = params.get("page[number]") or "1"
+        account = params.get("filter[account]") or ""  # "": a control tower's discovery request
         with self.lock:
             for f in self.faults:
-                if ("account" in f and f["account"] != params.get("filter[account]")
+                if ("account" in f and f["account"] != account
                         or "breakdown_by" in f and (f["breakdown_by"] or "none") != bd
                         or "page" in f and str(f["page"]) != page):
                     continue
@@ -222,6 +316,7 @@ class State:
             entry["seq"] = self.seq
             self.total += 1
             self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self.requests.append(entry)
 
     def end(self, entry):
@@ -235,6 +330,7 @@ class State:
     def stats(self):
         with self.lock:
             return {"total": self.total, "in_flight": self.in_flight,
+                    "max_in_flight": self.max_in_flight,
                     **{k: dict(v) for k, v in self.counters.items()},
                     "requests": [dict(r) for r in self.requests]}
 
@@ -309,14 +405,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.entry_status, self.entry_bytes = None, 0
         entry = self.request_entry(url)
         self.state.begin(entry)
-        started = time.monotonic()
         try:
             self.api(url, entry)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            entry.update(status=self.entry_status, bytes=self.entry_bytes,
-                         duration_ms=round((time.monotonic() - started) * 1000))
+            ended = time.monotonic()
+            entry.update(status=self.entry_status, bytes=self.entry_bytes, ended=ended,
+                         duration_ms=round((ended - entry["started"]) * 1000))
             self.state.end(entry)
             self.log_request_line(entry)
 
@@ -331,7 +427,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             "valid": scheme == "Bearer" and cred == self.state.token}
             else:
                 headers[k] = v
-        return {"time": time.time(), "method": self.command, "path": url.path,
+        return {"time": time.time(), "started": time.monotonic(), "ended": None,
+                "method": self.command, "path": url.path,
                 "query": url.query,
                 "params": dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True)),
                 "headers": headers, "auth": auth, "status": None, "fault": None, "bytes": 0,
@@ -367,7 +464,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     st.ascii_json = bool(data["ascii_json"])
                 if "idle_timeout" in data:
                     st.idle_timeout = float(data["idle_timeout"])
+                if "delay_ms" in data:
+                    st.delay_ms = max(0.0, float(data["delay_ms"]))
             self.send_json(200, {"ok": True})
+        elif path == "/__control/accounts" and self.command == "POST":
+            served = st.check_accounts(data["accounts"])
+            with st.lock:
+                st.accounts = served
+            self.send_json(200, {"accounts": list(served)})
+        elif path == "/__control/accounts":
+            self.send_json(200, {"accounts": list(st.served())})
         elif path == "/__control/stats":
             self.send_json(200, st.stats())
         elif path == "/__control/stats/clear" and self.command == "POST":
@@ -381,6 +487,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def api(self, url, entry):
         st = self.state
+        # Before anything else, so every API answer (errors and faults too) takes at least this
+        # long; the sleep is on this connection's own thread, so requests wait concurrently.
+        if st.delay_ms and not st.sleep(st.delay_ms / 1000):
+            self.close_connection = True
+            return
         if url.path != API_PATH or self.command != "GET":
             status = 404 if url.path != API_PATH else 405
             self.send(status, errors_body(status, "Not Found" if status == 404 else
@@ -454,18 +565,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not (scheme == "Bearer" and cred and cred == st.token) and not limited:
             return 401, errors_body(401, "Unauthorized", "Invalid or missing token."), headers
         try:
-            q = self.parse_query(url.query)
+            q = self.parse_query(url.query, st.control_tower)
         except BadRequest as e:
             return 400, errors_body(400, "Bad Request", e.detail, e.parameter), headers
-        account = q["account"]
-        if limited or account not in sample_data.accounts(st.profile):
+        account, served = q["account"], st.served()
+        if limited or account and account not in served:
             status = st.limited_status if limited else 404
-            detail = f"Account with ID '{account}' not found or user unauthorized."
+            detail = f"Account with ID '{account or '(all)'}' not found or user unauthorized."
             return status, errors_body(status, "Not Found" if status == 404 else "Forbidden",
                                        detail), headers
         first, last = days_between(q["start"], q["end"])
-        rows = usage_rows(st.profile, account, q["breakdown_by"], q["total"], first, last) \
-            if first <= last else ()
+        if q["breakdown_by"] == "account":
+            ids = (account,) if account else tuple(sorted(served))
+            rows = account_rows(st.profile, ids, q["total"], first, last)
+        else:
+            rows = usage_rows(st.profile, account, q["breakdown_by"], q["total"], first, last) \
+                if first <= last else ()
         size, number = q["size"], q["number"]
         total_pages = max(1, math.ceil(len(rows) / size))
         next_page = number + 1 if number < total_pages else None
@@ -492,7 +607,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return 200, json.dumps(doc, ensure_ascii=st.ascii_json).encode(), headers
 
     @staticmethod
-    def parse_query(query):
+    def parse_query(query, control_tower=False):
         pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
         params = {}
         for k, v in pairs:
@@ -500,8 +615,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise BadRequest(f"parameter {k} given more than once", k)
             params[k] = v
         account = params.get("filter[account]", "")
-        if not account:
-            raise BadRequest("filter[account] is required", "filter[account]")
+        breakdown = params.get("breakdown_by") or None
+        if not account and not (control_tower and breakdown == "account"):
+            raise BadRequest("filter[account] is required" +
+                             (" (unless breakdown_by=account)" if control_tower else ""),
+                             "filter[account]")
         date = params.get("filter[date]", "")
         if not date:
             raise BadRequest("filter[date] is required", "filter[date]")
@@ -511,10 +629,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise BadRequest(f"invalid filter[date] {date!r}: want between:START,END",
                              "filter[date]")
         start, end = (parse_timestamp(p, "filter[date]") for p in parts)
-        breakdown = params.get("breakdown_by") or None
-        if breakdown not in (None, "environment", "workspace"):
-            raise BadRequest(f"invalid breakdown_by {breakdown!r}: want environment or workspace",
-                             "breakdown_by")
+        if breakdown not in (None, "account", "environment", "workspace"):
+            raise BadRequest(f"invalid breakdown_by {breakdown!r}: want account, environment or "
+                             "workspace", "breakdown_by")
 
         def positive(name, default):
             text = params.get(name, "")
@@ -539,6 +656,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     @staticmethod
     def item(account, q, row):
         bid, bname, day, runs, secs = row
+        if q["breakdown_by"] == "account":
+            account = bid  # a control tower's row belongs to the child account it reports
         date = day.isoformat() if day else None
         key = [account, q["breakdown_by"] or "", bid or "", date or ""]
         if q["total"]:
@@ -579,6 +698,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default listen backlog is 5: a burst of concurrent connections (a benchmark
+    # polls with 20 and more in flight) would see SYNs dropped and retried a second later.
+    request_queue_size = 256
 
     scheme = "http"
 
@@ -621,7 +743,19 @@ def parse_args(argv=None):
     p.add_argument("--limited-token-file")
     p.add_argument("--limited-status", type=int, default=404,
                    help="status for the limited token (default 404)")
-    p.add_argument("--profile", choices=sorted(sample_data.PROFILES), default="small")
+    p.add_argument("--profile", type=sample_data.check_profile, default="small",
+                   help=f"one of {sorted(sample_data.PROFILES)} or many:N (default small)")
+    p.add_argument("--many-accounts", type=int, metavar="N",
+                   help="with --profile many: serve N synthetic accounts (default "
+                        f"{sample_data.MANY_DEFAULT})")
+    p.add_argument("--accounts", help="ID[,ID...]: serve only these accounts of the profile")
+    p.add_argument("--control-tower", action="store_true",
+                   help="a control-tower (parent) account: breakdown_by=account without "
+                        "filter[account] lists every served account")
+    p.add_argument("--delay-ms", type=float, default=0.0,
+                   help="answer every API request after this many milliseconds")
+    p.add_argument("--keep-requests", type=int, default=2000, metavar="N",
+                   help="the stats keep the last N requests (default 2000)")
     p.add_argument("--port-file", help="write the bound port here")
     p.add_argument("--fault", action="append", help="a fault (JSON object or list) active at start")
     p.add_argument("--ascii-json", action="store_true", help="escape non-ASCII as \\uXXXX")
@@ -638,6 +772,18 @@ def parse_args(argv=None):
         args.limited_token = read_token(args.limited_token_file)
     if not args.token:
         p.error("--token or --token-file (non-empty) is required")
+    if args.many_accounts is not None:
+        if args.profile != "many":
+            p.error("--many-accounts goes with --profile many")
+        try:
+            args.profile = sample_data.many_profile(args.many_accounts)
+        except ValueError as e:
+            p.error(str(e))
+    elif args.profile == "many":
+        args.profile = sample_data.many_profile(sample_data.MANY_DEFAULT)
+    args.accounts = [a for a in (args.accounts or "").split(",") if a] or None
+    if args.delay_ms < 0 or args.keep_requests < 0:
+        p.error("--delay-ms and --keep-requests must not be negative")
     for f in args.fault or []:
         try:
             json.loads(f)
