@@ -5,7 +5,8 @@
     panels(dashboard) -> every panel, rows' nested panels included, in order
     expressions(dashboard=None) -> [Expression(panel, ref_id, expr, instant, interval)], raw
     substitute(expr, values=None) -> expr with Grafana's variables replaced, e.g.
-        $account -> ".*" (DEFAULT_VALUES; values overrides, e.g. {"account": "acc-1"})
+        $account -> ".*" (DEFAULT_VALUES: "All" everywhere; values overrides, e.g.
+        {"account": "acc-1"})
     substituted_expressions(values=None, dashboard=None) -> expressions() after substitute(),
         ready for a Prometheus query (the later end-to-end test runs each against a real server)
     variable_queries(dashboard=None) -> {name: query} of the query variables
@@ -15,6 +16,7 @@
     pending_metric_names() -> the names issue #14 settles that metrics/names.h lacks so far
     rule_groups(path=None) / recorded_names() / rule_expressions() -> prometheus/rules.yml (needs
         PyYAML, python3-yaml)
+    pending_names() -> pending_metric_names() and the recording rules built on them
 
 Standard library only, except the rules functions.
 """
@@ -60,6 +62,8 @@ CONDITIONAL_METRICS = frozenset({"scalr_exporter_report_leader"})
 # What Grafana would put in place of each variable: every value ("All" is ".*" in this dashboard)
 # and fixed intervals.
 DEFAULT_VALUES = {
+    "target": ".*",
+    "account_name": ".*",
     "account": ".*",
     "environment": ".*",
     "workspace": ".*",
@@ -215,3 +219,17 @@ def recorded_names(path: Optional[Path] = None) -> set:
 def rule_expressions(path: Optional[Path] = None) -> dict:
     """{record or alert name: expr}."""
     return {r.get("record") or r["alert"]: r["expr"] for g in rule_groups(path) for r in g["rules"]}
+
+
+def pending_names(path: Optional[Path] = None) -> set:
+    """pending_metric_names() plus the recording rules computed from them (directly or through
+    other rules): the series a daemon built from this tree cannot have yet."""
+    pending = pending_metric_names()
+    records = {r["record"]: metric_names(r["expr"])
+               for g in rule_groups(path) for r in g["rules"] if "record" in r}
+    grown = True
+    while grown:
+        new = {name for name, uses in records.items() if uses & pending} - pending
+        pending |= new
+        grown = bool(new)
+    return pending
