@@ -283,8 +283,52 @@ def test_dashboard_filter_variables():
         assert dash.metric_names(selector) <= exported
     assert queries["account"] == "label_values(scalr_account_runs_total, account_id)"
     used = "".join(e.expr for e in dash.expressions(d))
-    for name in ("account", "environment", "workspace"):
+    for name in ("account", "environment", "workspace", "target", "account_name"):
         assert f"${name}" in used, f"no panel uses ${name}"
+
+
+def test_dashboard_target_and_account_name_variables():
+    """Target and Account name come from the estate's series, chained (names of the targets
+    picked), before the variables and panels that use them, "All" as .* (accounts with an empty
+    name match only that)."""
+    d = dash.load_dashboard()
+    order = [v["name"] for v in d["templating"]["list"]]
+    variables = {v["name"]: v for v in d["templating"]["list"]}
+    queries = dash.variable_queries(d)
+    assert queries["target"] == "label_values(scalr_exporter_target_up, target)"
+    assert queries["account_name"] == \
+        'label_values(scalr_account_info{target=~"$target"}, account_name)'
+    for name in ("target", "account_name"):
+        v = variables[name]
+        assert v["type"] == "query" and v["multi"] and v["includeAll"], name
+        assert v.get("allValue") == ".*", name
+    assert order.index("datasource") < order.index("target") < order.index("account_name") \
+        < order.index("account")
+
+
+ACCOUNT_FILTER = 'scalr_account_info{target=~"$target", account_name=~"$account_name"}'
+
+
+def test_dashboard_usage_panels_filter_by_target_and_name():
+    """Every query of an account's series (one with the $account filter) is narrowed by Target and
+    Account name through scalr_account_info, joined on account_id, and keeps the accounts that
+    have no info series (an older exporter, history before it) rather than losing them."""
+    d = dash.load_dashboard()
+    checked = 0
+    for e in dash.expressions(d):
+        if '"$account"' not in e.expr:
+            continue
+        checked += 1
+        assert ACCOUNT_FILTER in e.expr, (e.panel, e.expr)
+        assert "unless on (account_id) scalr_account_info" in e.expr, (e.panel, e.expr)
+        if "group_left" in e.expr:
+            # Replicas can briefly disagree on a renamed account's name: one info series per
+            # account, or the many-to-one join fails.
+            assert f"group_left (account_name, target) topk by (account_id) (1, {ACCOUNT_FILTER})" \
+                in e.expr, (e.panel, e.expr)
+        else:
+            assert f"and on (account_id) {ACCOUNT_FILTER}" in e.expr, (e.panel, e.expr)
+    assert checked >= 20, checked
 
 
 def test_dashboard_panels():
@@ -302,14 +346,45 @@ def test_dashboard_panels():
                   "top 10 workspaces by run hours", "top 10 environments by runs",
                   "top 10 environments by run hours", "forecast", "account polls",
                   "time since last successful poll", "poll errors by reason",
-                  "api responses by status"):
+                  "api responses by status", "targets up", "accounts per target",
+                  "discovery errors per target", "api requests per target by status",
+                  "p95 api request duration per target", "poll cycle duration", "shards",
+                  "report leader"):
         assert words in titles, f"no panel for {words!r}"
     exprs = " ".join(e.expr for e in dash.expressions(d))
     for needle in ("scalr_account_included_runs", "scalr:account_runs:forecast_period_end",
                    "scalr:account_runs:increase1d", "topk(", "scalr_up",
                    "scalr_exporter_last_success_timestamp_seconds",
-                   "scalr_exporter_poll_errors_total", "scalr_exporter_api_requests_total"):
+                   "scalr_exporter_poll_errors_total", "scalr_exporter_api_requests_total",
+                   "scalr_exporter_target_up", "scalr_account_info",
+                   "scalr:exporter_api_requests:rate15m",
+                   "scalr:exporter_api_request_duration_seconds:p95_rate15m",
+                   "scalr_exporter_poll_cycle_duration_seconds",
+                   "scalr_exporter_discovery_errors_total", "scalr_exporter_shard_info",
+                   "scalr_exporter_report_leader"):
         assert needle in exprs, needle
+
+
+def test_dashboard_targets_row():
+    """The Targets row: a row panel followed by its panels, each per target (and filtered by the
+    Target variable) or per instance, the ones about a target's series labelled by it."""
+    d = dash.load_dashboard()
+    top = d["panels"]
+    (row_index,) = [i for i, p in enumerate(top) if p["type"] == "row" and p["title"] == "Targets"]
+    row_y = top[row_index]["gridPos"]["y"]
+    members = [p for p in top[row_index + 1:]
+               if p["type"] != "row" and p["gridPos"]["y"] > row_y]
+    assert len(members) == 8, [p["title"] for p in members]
+    for p in members:
+        (t,) = p["targets"]
+        if "by (target" in t["expr"]:
+            assert '{target=~"$target"}' in t["expr"] and "{{target}}" in t["legendFormat"], p["title"]
+        else:
+            assert "by (instance" in t["expr"] and "{{instance}}" in t["legendFormat"], p["title"]
+    # Other rows' panels sit above the row: Grafana lays a row's panels out below it.
+    assert all(p["gridPos"]["y"] < row_y for p in top[:row_index])
+    leader = next(p for p in members if p["title"] == "Report leader")
+    assert leader["fieldConfig"]["defaults"]["noValue"]  # absent without leader election
 
 
 def test_dashboard_metric_names_exist():

@@ -106,16 +106,32 @@ def test_prometheus_stores_the_sample_sums_and_every_panel_has_data(stub, export
     for account, usage in expected.accounts.items():
         assert forecast[(account,)] >= usage.runs
 
+    # Series of issue #14 that metrics/names.h does not declare yet cannot be scraped: a query
+    # needing them may be empty (the set shrinks to nothing as the exporter gains them). The usage
+    # panels only join scalr_account_info for names and filters, and show unnamed accounts without
+    # it, so they must have data regardless. Report leadership exists only with leader election.
+    pending = dashboard.pending_names()
+    optional_join = {"scalr_account_info"}
+
+    def may_be_empty(expr: str) -> bool:
+        names = dashboard.metric_names(expr)
+        return (names <= pending or bool((names - optional_join) & pending)
+                or names <= dashboard.CONDITIONAL_METRICS)
+
     # Every recording rule produces series.
-    for name in dashboard.recorded_names():
+    for name in dashboard.recorded_names() - pending:
         assert query(prom, name), name
 
-    # Every dashboard panel expression, with the variables as Grafana's "All" fills them in, and
-    # with one concrete account, returns data; so do the variables' own queries.
-    for values in (None, {"account": helpers.sample_data.ACCOUNT_MAIN}):
+    # Every dashboard panel expression, with the variables as Grafana's "All" fills them in, with
+    # one concrete account, and (once series carry it) with the single-target form's target,
+    # returns data; so do the variables' own queries.
+    combinations = [None, {"account": helpers.sample_data.ACCOUNT_MAIN}]
+    if "scalr_exporter_target_up" not in pending:  # series carry a target label
+        combinations.append({"target": "default"})
+    for values in combinations:
         for e in dashboard.substituted_expressions(values):
-            assert query(prom, e.expr), (e.panel, e.expr)
+            assert query(prom, e.expr) or may_be_empty(e.expr), (e.panel, e.expr)
     for name, variable_query in dashboard.variable_queries().items():
-        selector = dashboard.label_values_metric(variable_query)
+        selector = dashboard.substitute(dashboard.label_values_metric(variable_query))
         if selector:
-            assert query(prom, dashboard.substitute(selector)), (name, variable_query)
+            assert query(prom, selector) or may_be_empty(selector), (name, variable_query)
