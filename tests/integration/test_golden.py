@@ -23,8 +23,11 @@ order are still compared exactly:
   scalr_exporter_last_success_timestamp_seconds, ..._config_last_reload_success_timestamp_seconds,
   ..._report_last_success_timestamp_seconds, process_start_time_seconds
                           <unix-time>: must fall between the daemon's start and the scrape
-  scalr_exporter_last_poll_duration_seconds
+  scalr_exporter_last_poll_duration_seconds, ..._poll_cycle_duration_seconds,
+  ..._api_request_duration_seconds_sum
                           <duration>: must be a number from 0 to 60 (seconds)
+  scalr_exporter_api_request_duration_seconds_bucket below +Inf
+                          <bucket>: must be a whole number (the count and +Inf stay exact)
   process_cpu_seconds_total, process_open_fds, process_max_fds (the runner's ulimit),
   process_virtual_memory_bytes, process_resident_memory_bytes
                           <process>: must be a number >= 0
@@ -69,6 +72,8 @@ VOLATILE = {
     REPORT_LAST_SUCCESS: UNIX_TIME,
     "process_start_time_seconds": UNIX_TIME,
     "scalr_exporter_last_poll_duration_seconds": DURATION,
+    "scalr_exporter_poll_cycle_duration_seconds": DURATION,
+    "scalr_exporter_api_request_duration_seconds_sum": DURATION,
     "process_cpu_seconds_total": PROCESS,
     "process_open_fds": PROCESS,
     "process_max_fds": PROCESS,
@@ -77,7 +82,8 @@ VOLATILE = {
     "scalr_billing_period_start_timestamp_seconds": MONTH_START,
     "scalr_billing_period_end_timestamp_seconds": MONTH_END,
 }
-PLACEHOLDERS = (UNIX_TIME, DURATION, PROCESS, MONTH_START, MONTH_END)
+DURATION_BUCKET, BUCKET = "scalr_exporter_api_request_duration_seconds_bucket", "<bucket>"
+PLACEHOLDERS = (UNIX_TIME, DURATION, PROCESS, MONTH_START, MONTH_END, BUCKET)
 # Tolerance of the <unix-time> check: process_start_time_seconds is counted from the boot time,
 # which /proc/stat gives in whole seconds.
 CLOCK_SLACK = 5.0
@@ -115,6 +121,12 @@ def normalise(text: str, started: float, scraped: float) -> str:
                 ok = value in {m[0 if placeholder == MONTH_START else 1] for m in months}
             assert ok, f"{name}: {raw} is not a plausible {placeholder}: {line!r}"
             line = line[:match.start(3)] + placeholder
+        elif match and match.group(1) == DURATION_BUCKET and 'le="+Inf"' not in line:
+            # How many requests took under each bound depends on the machine's load; the count
+            # (and the +Inf bucket) does not.
+            raw = match.group(3)
+            assert re.fullmatch(r"[0-9]+", raw), f"{raw} is not a plausible <bucket>: {line!r}"
+            line = line[:match.start(3)] + BUCKET
         elif match and match.group(1) == "scalr_exporter_build_info":
             revision = _REVISION_LABEL.search(line)
             assert revision and re.fullmatch(r"[0-9a-f]{12}|unknown", revision.group(2)), line
