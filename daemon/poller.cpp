@@ -25,7 +25,8 @@ Poller::Poller(Options options, const SourceFactory& make_source, SnapshotStore&
       working_(*store.snapshot()) {
   // Known before the source is ever asked, so that a source that cannot even list its accounts
   // (a database down since start) still shows each of them as down rather than nothing at all.
-  for (const std::string& account_id : source_->configured_accounts()) {
+  for (const std::string& account_id :
+       owned_accounts(options_.shard, source_->configured_accounts())) {
     working_.accounts.try_emplace(account_id);
   }
 }
@@ -52,7 +53,7 @@ void Poller::poll_once(std::stop_token stop) {
   const auto listing_started = std::chrono::steady_clock::now();
   std::vector<std::string> accounts;
   try {
-    accounts = source_->accounts(period, stop);
+    accounts = owned_accounts(options_.shard, source_->accounts(period, stop));
   } catch (const SourceError& error) {
     if (error.reason() == ErrorReason::cancelled) return;
     // Without the list, every account known so far failed this cycle.
