@@ -19,6 +19,7 @@ inline constexpr const char* kLastPollDuration = "scalr_exporter_last_poll_durat
 inline constexpr const char* kPollErrors = "scalr_exporter_poll_errors_total";
 inline constexpr const char* kApiRequests = "scalr_exporter_api_requests_total";
 inline constexpr const char* kBuildInfo = "scalr_exporter_build_info";
+inline constexpr const char* kShardInfo = "scalr_exporter_shard_info";
 inline constexpr const char* kIncludedRuns = "scalr_account_included_runs";
 inline constexpr const char* kReportErrors = "scalr_exporter_report_errors_total";
 inline constexpr const char* kReportLastSuccess =
