@@ -154,6 +154,24 @@ def test_a_shard_writes_the_scheduled_reports_of_its_own_accounts_only(stub, exp
     assert written == accounts_of(0, 2)
 
 
+def test_the_on_demand_report_is_not_sharded(stub, sue_binary, tmp_path):
+    """poll.shard divides the daemons' work; `report` covers every account it is asked for."""
+    token_file = tmp_path / "token"
+    token_file.write_text(stub.token)
+    token_file.chmod(0o600)
+    config = helpers.exporter_config(stub, helpers.free_port(), token_file,
+                                     overrides={"poll": {"shard": {"index": 1, "count": 2}}})
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(helpers.to_yaml(config), encoding="utf-8")
+    output = tmp_path / "out"
+    result = subprocess.run([str(sue_binary), "report", f"--config.file={config_path}",
+                             "--period=2026-01", "--format=csv", f"--output={output}"],
+                            capture_output=True, text=True, timeout=120, env=helpers._clean_env())
+    assert result.returncode == 0, result.stderr
+    written = {path.name.split("_")[1] for path in output.glob("scalr-usage_*.csv")}
+    assert written == set(ACCOUNTS)
+
+
 # ---- a fleet remote-writing to one store ------------------------------------------------------
 
 class Prometheus:
