@@ -60,12 +60,12 @@ void add_items(std::vector<std::string>& into, const std::string& value,
   }
 }
 
-const std::array<Flag, 12>& flags() {
+const std::array<Flag, 13>& flags() {
   // Built from the table of report formats, so the help names every one; Flag::help is a view.
   static const std::string format_help =
       "Report format: " + report_format_choices() +
       "; repeat the flag or separate them with commas for several.";
-  static const std::array<Flag, 12> table{{
+  static const std::array<Flag, 13> table{{
       {"--config.file", "", "PATH", "Path to the YAML configuration file.",
        CliOptions{}.config_file, Scope::any,
        [](CliOptions& options, const std::string& value) { options.config_file = value; }},
@@ -92,6 +92,13 @@ const std::array<Flag, 12>& flags() {
        [](CliOptions& options, const std::string& value) {
          options.log_format = log::parse_format(value);
        }},
+      {"--shard", "", "INDEX/COUNT",
+       "Poll and report only the accounts of shard INDEX out of COUNT: those whose FNV-1a 64-bit "
+       "hash of the account id, modulo COUNT, is INDEX. Run COUNT exporters with the same "
+       "configuration and INDEX 0 to COUNT-1 to split the accounts between them. Overrides "
+       "poll.shard of the configuration file.",
+       "poll.shard from the configuration file, else 0/1: every account", Scope::daemon,
+       [](CliOptions& options, const std::string& value) { options.shard = parse_shard(value); }},
       {"--check-config", "", "",
        "Validate the configuration file (and read the token) and the web configuration file, "
        "then exit: 0 if valid, 1 if not.",

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/period.h"
+#include "model/shard.h"
 #include "util/log.h"
 
 namespace scalr_usage {
@@ -36,6 +37,8 @@ struct CliOptions {
   std::string web_config_file;
   log::Level log_level = log::Level::info;
   log::Format log_format = log::Format::logfmt;
+  // --shard=INDEX/COUNT; overrides poll.shard, also on every SIGHUP reload.
+  std::optional<ShardSpec> shard;
   ReportOptions report;  // with Command::report
 };
 

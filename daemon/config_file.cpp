@@ -1,5 +1,7 @@
 #include "daemon/config_file.h"
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "config/files.h"
@@ -12,10 +14,34 @@ namespace {
 // Big enough for any real file, small enough that a wrong path such as /dev/zero fails at once.
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
 
+// poll.shard: both keys, or neither (an empty `shard:` is not sharded, like any empty section).
+void parse_shard_section(const ConfigNode& section, ShardSpec& shard) {
+  std::optional<ConfigNode> index_node;
+  long long index = 0;
+  std::optional<long long> count;
+  section.walk({
+      {"index",
+       [&](const ConfigNode& v) {
+         index = v.integer(0);
+         index_node = v;
+       }},
+      {"count", [&](const ConfigNode& v) { count = v.integer(1); }},
+  });
+  if (!index_node && !count) return;
+  if (!index_node) section.fail_at(section.path() + ".index", "required with poll.shard.count");
+  if (!count) section.fail_at(section.path() + ".count", "required with poll.shard.index");
+  if (index >= *count) {
+    index_node->fail("must be less than poll.shard.count (" + std::to_string(*count) +
+                     "): shards are numbered from 0, got " + std::to_string(index));
+  }
+  shard = ShardSpec{static_cast<std::uint64_t>(index), static_cast<std::uint64_t>(*count)};
+}
+
 void parse_poll_section(const ConfigNode& section, PollConfig& poll) {
   section.walk({
       {"interval",
        [&](const ConfigNode& v) { poll.interval = v.duration(std::chrono::seconds{1}); }},
+      {"shard", [&](const ConfigNode& v) { parse_shard_section(v, poll.shard); }},
   });
 }
 

@@ -8,6 +8,7 @@
 #include "collectors/registry/registry.h"
 #include "config/environment.h"
 #include "config/error.h"
+#include "model/shard.h"
 #include "reports/config.h"
 #include "web/listener_config.h"
 
@@ -15,6 +16,9 @@ namespace scalr_usage {
 
 struct PollConfig {
   std::chrono::milliseconds interval{std::chrono::minutes{5}};
+  // poll.shard: {index, count}; the poller and the scheduled reports take only this shard's
+  // accounts. --shard overrides it.
+  ShardSpec shard{};
 };
 
 struct Config {

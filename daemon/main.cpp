@@ -136,7 +136,7 @@ int run(const CliOptions& options) {
   if (options.command == CliOptions::Command::report) {
     return report_command(options, loaded->config);
   }
-  if (options.listen_address) loaded->config.web.listen_address = *options.listen_address;
+  apply_flag_overrides(options, loaded->config);
   const sigset_t signals = block_shutdown_signals();
   return serve(options, std::move(*loaded), signals) ? 0 : kExitConfig;
 }

@@ -28,7 +28,7 @@ Poller::Poller(Options options, const SourceFactory& make_source, SnapshotStore&
   // Known before the source is ever asked, so that a source that cannot even list its accounts
   // (a database down since start) still shows each of them as down rather than nothing at all.
   for (const AccountListing& listing : source_->configured_listings()) {
-    for (const std::string& account_id : listing.accounts) {
+    for (const std::string& account_id : owned_accounts(options_.shard, listing.accounts)) {
       working_.accounts[account_id].target = listing.target;
     }
   }
@@ -65,6 +65,10 @@ void Poller::poll_once(std::stop_token stop) {
   std::vector<AccountListing> listings;
   try {
     listings = source_->list(period, stop);
+    // Every shard lists (and discovers) every account, and keeps its own share.
+    for (AccountListing& listing : listings) {
+      listing.accounts = owned_accounts(options_.shard, std::move(listing.accounts));
+    }
   } catch (const SourceError& error) {
     if (error.reason() == ErrorReason::cancelled) return;
     // Without the list, every account known so far failed this cycle.

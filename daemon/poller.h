@@ -16,6 +16,7 @@
 
 #include "collectors/source.h"
 #include "metrics/snapshot_store.h"
+#include "model/shard.h"
 
 namespace scalr_usage {
 
@@ -32,6 +33,9 @@ class Poller final : private RequestObserver {
     // series, so publishing after each of many fast accounts (PostgreSQL answers them all at
     // once) would multiply the cost, while a slow API still shows each account as it completes.
     std::chrono::milliseconds min_publish_gap{1000};
+    // Only this shard's accounts are polled and shown (owned_accounts() wherever accounts are
+    // listed); the rest belong to the other exporters of the fleet.
+    ShardSpec shard{};
   };
   using CycleObserver = std::function<void(const Snapshot&)>;
 

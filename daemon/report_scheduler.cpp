@@ -198,7 +198,8 @@ void ReportScheduler::write(const DueReport& due, UsageSource& source, Seconds n
 ReportJob ReportScheduler::job_for(const DueReport& due, const ReportSchedule& spec,
                                    Seconds now) const {
   ReportJob job{
-      due.period, {}, {}, options_.plan, spec.formats, spec.name + ": " + spec.cron.text(), now};
+      due.period,    {}, {}, options_.plan, spec.formats, spec.name + ": " + spec.cron.text(), now,
+      options_.shard};
   if (const auto failure = failures_.find(due.schedule);
       failure != failures_.end() && failure->second.period_key == due.period_key) {
     job.already_written = failure->second.written_accounts;

@@ -49,6 +49,8 @@ class ReportScheduler final : private RequestObserver {
     WallClock now = [] { return Clock::now(); };
     std::chrono::seconds retry_initial{std::chrono::minutes{5}};
     std::chrono::seconds retry_max{std::chrono::hours{1}};
+    // Reports are written for this shard's accounts only (ReportJob::shard).
+    ShardSpec shard{};
   };
 
   // Loads the state file (a corrupt or unreadable one is logged, and the scheduler starts from an

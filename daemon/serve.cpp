@@ -36,10 +36,21 @@ void log_start(const Config& config) {
   for (const auto& [key, value] : source_fields) fields.emplace_back(key, value);
   const std::string interval = format_duration(config.poll.interval);
   fields.emplace_back("poll_interval", interval);
+  const std::string shard =
+      std::to_string(config.poll.shard.index) + "/" + std::to_string(config.poll.shard.count);
+  if (config.poll.shard.count > 1) fields.emplace_back("shard", shard);
   log::write(log::Level::info, "starting scalr-usage-exporter", fields);
 }
 
 double unix_now() { return unix_seconds(std::chrono::system_clock::now()); }
+
+// A rejected reload changes nothing but the success gauge: the running configuration (and its
+// shard) stays.
+void publish_failed_reload(SnapshotStore& store) {
+  ConfigStatus status = *store.config_status();
+  status.last_reload_successful = false;
+  store.publish_config_status(status);
+}
 
 // Asks the daemon's own listener for /-/healthy over loopback: the watchdog's proof that the
 // HTTP server still answers, not merely that its threads exist. With TLS it asks the server's
@@ -87,12 +98,11 @@ std::unique_ptr<Workers> reload(const CliOptions& options, Config& running,
   Config next;
   try {
     next = load_config(options.config_file, process_environment());
-    if (options.listen_address) next.web.listen_address = *options.listen_address;
+    apply_flag_overrides(options, next);
   } catch (const ConfigError& error) {
     log::error("reload failed; keeping the running configuration",
                {{"file", options.config_file}, {"error", error.what()}});
-    store.publish_config_status(
-        ConfigStatus{false, store.config_status()->last_reload_success_unix_seconds});
+    publish_failed_reload(store);
     return workers;
   }
   if (next.web.listen_address != running.web.listen_address ||
@@ -105,13 +115,12 @@ std::unique_ptr<Workers> reload(const CliOptions& options, Config& running,
   } catch (const SourceSetupError& error) {
     log::error("reload failed; restarting with the running configuration",
                {{"error", error.what()}});
-    store.publish_config_status(
-        ConfigStatus{false, store.config_status()->last_reload_success_unix_seconds});
+    publish_failed_reload(store);
     return std::make_unique<Workers>(running, store);
   }
   next.web = running.web;
   running = std::move(next);
-  store.publish_config_status(ConfigStatus{true, unix_now()});
+  store.publish_config_status(ConfigStatus{true, unix_now(), running.poll.shard});
   log_start(running);
   return workers;
 }
@@ -143,7 +152,7 @@ class Daemon {
   // The workers, the listener and the watchdog; false when one cannot start (logged).
   bool start() {
     log_start(config_);
-    store_.publish_config_status(ConfigStatus{true, unix_now()});
+    store_.publish_config_status(ConfigStatus{true, unix_now(), config_.poll.shard});
     try {
       workers_ = std::make_unique<Workers>(config_, store_);
     } catch (const SourceSetupError& error) {
@@ -256,6 +265,11 @@ class Daemon {
 };
 
 }  // namespace
+
+void apply_flag_overrides(const CliOptions& options, Config& config) {
+  if (options.listen_address) config.web.listen_address = *options.listen_address;
+  if (options.shard) config.poll.shard = *options.shard;
+}
 
 bool serve(const CliOptions& options, Configuration loaded, const sigset_t& signals) {
   Daemon daemon(options, std::move(loaded));

@@ -18,6 +18,10 @@ struct Configuration {
   std::shared_ptr<const WebConfigFile> web_config;  // null without --web.config.file
 };
 
+// The flags that override the configuration file (--web.listen-address, --shard), applied at
+// start and again to every configuration a SIGHUP reload reads.
+void apply_flag_overrides(const CliOptions& options, Config& config);
+
 // Starts everything and serves until SIGTERM or SIGINT, reloading on SIGHUP; signals are blocked
 // in every thread and taken here from `signals`. Returns false when something could not start
 // (logged): an unusable source setup or a listener that cannot bind.

@@ -51,11 +51,13 @@ Poller::SourceFactory make_source_factory(const Config& config, bool check_at_st
 
 Workers::Workers(const Config& config, SnapshotStore& store)
     : max_poll_(max_poll_duration(config)),
-      poller_(std::make_unique<Poller>(Poller::Options{config.poll.interval},
-                                       make_source_factory(config, true), store)),
+      poller_(std::make_unique<Poller>(
+          Poller::Options{.interval = config.poll.interval, .shard = config.poll.shard},
+          make_source_factory(config, true), store)),
       // Built before any thread starts, so the first scrape already has the report series.
       scheduler_(std::make_unique<ReportScheduler>(
-          ReportScheduler::Options{config.reports, config.billing},
+          ReportScheduler::Options{
+              .reports = config.reports, .plan = config.billing, .shard = config.poll.shard},
           make_source_factory(config, false), store)) {
   poller_->set_cycle_observer(
       [](const Snapshot& snapshot) { systemd::status(poll_summary(snapshot)); });

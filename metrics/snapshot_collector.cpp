@@ -276,6 +276,13 @@ void write_exporter_families(FamilyWriter& out, const Snapshot& snapshot, const 
   out.begin(kBuildInfo, "Build information of the exporter; the value is always 1.",
             MetricType::Gauge);
   out.sample({{"version", build.version}, {"revision", build.revision}}, 1);
+  out.begin(kShardInfo,
+            "The shard this exporter polls, index out of count (fnv1a_64(account id) mod count); "
+            "index 0 of 1 when not sharded. The value is always 1.",
+            MetricType::Gauge);
+  out.sample({{"index", std::to_string(config.shard.index)},
+              {"count", std::to_string(config.shard.count)}},
+             1);
   out.begin(kConfigReloadSuccessful,
             "1 if the last configuration load (start or SIGHUP) succeeded, else 0.",
             MetricType::Gauge);

@@ -12,6 +12,7 @@
 
 #include "model/error_reason.h"
 #include "model/request_stats.h"
+#include "model/shard.h"
 #include "model/usage.h"
 
 namespace scalr_usage {
@@ -77,6 +78,7 @@ struct ReportStatus {
 struct ConfigStatus {
   bool last_reload_successful = true;
   double last_reload_success_unix_seconds = 0;  // start counts as the first successful load
+  ShardSpec shard{};  // the running configuration's shard (scalr_exporter_shard_info)
 };
 
 }  // namespace scalr_usage

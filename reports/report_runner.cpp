@@ -74,8 +74,8 @@ bool prepare_directory(const fs::path& directory, ReportRunResult& result) {
   return true;
 }
 
-// The job's accounts, or those the source lists for the period, sorted and without duplicates;
-// nullopt when they cannot be listed (result says why: cancelled, or error).
+// The job's accounts, or those the source lists for the period, of the job's shard, sorted and
+// without duplicates; nullopt when they cannot be listed (result says why: cancelled, or error).
 std::optional<std::vector<std::string>> list_accounts(UsageSource& source, const ReportJob& job,
                                                       std::stop_token stop,
                                                       ReportRunResult& result) {
@@ -92,6 +92,7 @@ std::optional<std::vector<std::string>> list_accounts(UsageSource& source, const
       return std::nullopt;
     }
   }
+  accounts = owned_accounts(job.shard, std::move(accounts));
   std::sort(accounts.begin(), accounts.end());
   accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
   return accounts;

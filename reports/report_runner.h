@@ -19,6 +19,7 @@
 
 #include "collectors/source.h"
 #include "model/period.h"
+#include "model/shard.h"
 #include "reports/report.h"
 
 namespace scalr_usage {
@@ -43,6 +44,9 @@ struct ReportJob {
   std::vector<std::string> formats;  // names from kReportFormats
   std::string schedule;              // Report::schedule: "<name>: <cron>", empty on demand
   Seconds generated_at;
+  // Only the accounts of this shard, whether listed by the source or given in `accounts`: a
+  // sharded daemon's schedules write the reports of its own accounts only.
+  ShardSpec shard{};
 };
 
 // Where a run's output goes: files in `directory`, or, when `stream` is set, one document per

@@ -212,6 +212,29 @@ TEST(CliErrors, CliErrorIsAnInvalidArgument) {
   EXPECT_THROW(parse_cli({"--bogus"}), std::invalid_argument);
 }
 
+TEST(CliShard, IndexSlashCount) {
+  EXPECT_FALSE(parse_cli({}).shard.has_value());
+  EXPECT_EQ(parse_cli({"--shard=1/2"}).shard, (ShardSpec{1, 2}));
+  EXPECT_EQ(parse_cli({"--shard", "0/3"}).shard, (ShardSpec{0, 3}));
+  EXPECT_EQ(parse_cli({"--shard=0/1"}).shard, (ShardSpec{0, 1}));
+  EXPECT_EQ(parse_cli({"--check-config", "--shard=2/3"}).shard, (ShardSpec{2, 3}));
+}
+
+TEST(CliShard, ErrorsNameTheFlag) {
+  EXPECT_EQ(cli_error({"--shard=2/2"}),
+            "--shard: INDEX must be less than COUNT (shards are numbered from 0), got \"2/2\"");
+  EXPECT_EQ(cli_error({"--shard=0/0"}), "--shard: COUNT must be at least 1, got \"0/0\"");
+  EXPECT_EQ(cli_error({"--shard=1"}), "--shard: want INDEX/COUNT, e.g. 0/2, got \"1\"");
+  EXPECT_THAT(cli_error({"--shard=a/2"}),
+              StartsWith("--shard: INDEX is not a non-negative integer"));
+  EXPECT_THAT(cli_error({"--shard=1/b"}),
+              StartsWith("--shard: COUNT is not a non-negative integer"));
+  EXPECT_EQ(cli_error({"--shard="}), "--shard: empty value");
+  // The on-demand report covers what it is asked for; shards divide the daemons' work.
+  EXPECT_EQ(cli_error({"report", "--period=2026-10", "--shard=0/2"}),
+            "--shard: not with the report command");
+}
+
 TEST(CliUsage, DocumentsEveryFlagWithItsDefault) {
   const std::string usage = usage_text();
   for (const char* text : {"usage: scalr-usage-exporter",
@@ -228,6 +251,9 @@ TEST(CliUsage, DocumentsEveryFlagWithItsDefault) {
                            "--log.format=FORMAT",
                            "(default: logfmt)",
                            "--check-config",
+                           "--shard=INDEX/COUNT",
+                           "FNV-1a 64-bit",
+                           "poll.shard",
                            "--version",
                            "--help",
                            "-h, --help",

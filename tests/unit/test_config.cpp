@@ -486,6 +486,42 @@ TEST(ConfigDurations, LowerBounds) {
                   "must be at least 1s, got 999ms");
 }
 
+// --- poll.shard ----------------------------------------------------------------------------
+
+TEST(ConfigShard, NotShardedByDefault) {
+  EXPECT_EQ(parse_config(minimal_yaml(), token_env()).poll.shard, (ShardSpec{0, 1}));
+  EXPECT_EQ(parse_config("poll:\n  shard:\n" + minimal_yaml(), token_env()).poll.shard,
+            (ShardSpec{0, 1}));
+}
+
+TEST(ConfigShard, IndexAndCount) {
+  const Config config =
+      parse_config("poll:\n  shard: {index: 2, count: 3}\n" + minimal_yaml(), token_env());
+  EXPECT_EQ(config.poll.shard, (ShardSpec{2, 3}));
+  EXPECT_EQ(
+      parse_config("poll:\n  shard:\n    index: 0\n    count: 1\n" + minimal_yaml(), token_env())
+          .poll.shard,
+      (ShardSpec{0, 1}));
+}
+
+TEST(ConfigShard, ErrorsNameTheKey) {
+  expect_rejected("poll:\n  shard: {index: 2, count: 2}\n" + minimal_yaml(), "poll.shard.index",
+                  "must be less than poll.shard.count (2): shards are numbered from 0, got 2");
+  expect_rejected("poll:\n  shard: {index: 0, count: 0}\n" + minimal_yaml(), "poll.shard.count",
+                  "want an integer of at least 1, got \"0\"");
+  expect_rejected("poll:\n  shard: {index: -1, count: 2}\n" + minimal_yaml(), "poll.shard.index",
+                  "want an integer of at least 0");
+  expect_rejected("poll:\n  shard: {index: one, count: 2}\n" + minimal_yaml(), "poll.shard.index",
+                  "want an integer");
+  expect_rejected("poll:\n  shard: {count: 2}\n" + minimal_yaml(), "poll.shard.index",
+                  "required with poll.shard.count");
+  expect_rejected("poll:\n  shard: {index: 1}\n" + minimal_yaml(), "poll.shard.count",
+                  "required with poll.shard.index");
+  expect_rejected("poll:\n  shard: {index: 1, of: 2}\n" + minimal_yaml(), "poll.shard.of",
+                  "unknown key");
+  expect_rejected("poll:\n  shard: 1/2\n" + minimal_yaml(), "poll.shard", "got a single value");
+}
+
 TEST(ConfigDurations, MaxBackoffMustNotBeBelowInitial) {
   expect_rejected(minimal_yaml("  retry:\n    initial_backoff: 5s\n    max_backoff: 2s\n"),
                   "scalr.retry.max_backoff", "2s is less than scalr.retry.initial_backoff (5s)");
@@ -1120,6 +1156,7 @@ void expect_documented_defaults(const Config& config) {
   EXPECT_EQ(target.retry.max_attempts, target_defaults.retry.max_attempts);
   EXPECT_EQ(target.retry.initial_backoff, target_defaults.retry.initial_backoff);
   EXPECT_EQ(target.retry.max_backoff, target_defaults.retry.max_backoff);
+  EXPECT_EQ(config.poll.shard, PollConfig{}.shard);
   const BillingPlan billing_defaults;
   EXPECT_EQ(config.billing.included_runs, billing_defaults.included_runs);
   EXPECT_EQ(config.billing.overage_price, billing_defaults.overage_price);
@@ -1170,7 +1207,7 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
     }
     uncommented += line + "\n";
   }
-  EXPECT_EQ(keys_uncommented, 33) << uncommented;
+  EXPECT_EQ(keys_uncommented, 34) << uncommented;
   const Config config = parse_config(uncommented, {});
   expect_documented_defaults(config);
   EXPECT_EQ(only_target(config).ca_file, ca.string());

@@ -71,7 +71,8 @@ TEST(Exposition, ContainsEveryRequiredFamilyWithHelpAndType) {
         metric_names::kWorkspaceRuns, metric_names::kWorkspaceRunSeconds,
         metric_names::kPeriodStart, metric_names::kPeriodEnd, metric_names::kUp,
         metric_names::kSourceUp, metric_names::kLastSuccess, metric_names::kLastPollDuration,
-        metric_names::kPollErrors, metric_names::kApiRequests, metric_names::kBuildInfo}) {
+        metric_names::kPollErrors, metric_names::kApiRequests, metric_names::kBuildInfo,
+        metric_names::kShardInfo}) {
     EXPECT_NE(text.find(std::string("# HELP ") + name + " "), std::string::npos) << name;
     EXPECT_NE(text.find(std::string("# TYPE ") + name + " "), std::string::npos) << name;
   }
@@ -108,6 +109,23 @@ TEST(Exposition, ValuesAndLabelsComeFromTheSnapshot) {
             std::string::npos);
   // An account that never succeeded exposes no usage rather than zeros.
   EXPECT_EQ(text.find("scalr_account_runs_total{account_id=\"acc-2\"}"), std::string::npos);
+}
+
+TEST(Exposition, ShardInfoIsIndexZeroOfOneWhenNotSharded) {
+  const std::string text = render_exposition(sample_snapshot(), kBuild).text;
+  EXPECT_NE(text.find("\nscalr_exporter_shard_info{index=\"0\",count=\"1\"} 1\n"),
+            std::string::npos)
+      << text;
+}
+
+TEST(Exposition, ShardInfoComesFromTheConfigStatus) {
+  ConfigStatus config;
+  config.shard = ShardSpec{2, 3};
+  const std::string text = render_exposition(sample_snapshot(), kBuild, {}, config).text;
+  EXPECT_NE(text.find("\nscalr_exporter_shard_info{index=\"2\",count=\"3\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("scalr_exporter_shard_info{index=\"0\""), std::string::npos);
 }
 
 TEST(Exposition, SourceStateOnlyOnceKnown) {

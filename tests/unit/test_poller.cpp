@@ -233,6 +233,57 @@ TEST(PollerConfiguredAccounts, WithoutAnyTheSourceGaugeStillTells) {
   EXPECT_NE(store.exposition()->text.find("\nscalr_exporter_source_up 0\n"), std::string::npos);
 }
 
+// Shard 1 of 2 polls and shows only its accounts, both those the source lists each cycle and those
+// it knows from the configuration before any listing. FNV-1a 64 of the ids, worked out apart from
+// this code: acc-a ...4cfc and acc-c ...5062 are even (shard 0), acc-b ...5215, acc-d ...47e3 and
+// acc-x ...4117 are odd (shard 1), acc-y ...3f64 is even.
+TEST(PollerShard, PollsAndShowsOnlyItsOwnAccounts) {
+  SnapshotStore store(BuildInfo{"t", "t"});
+  ScriptedSource* made = nullptr;
+  Poller::Options options{minutes{5}, [] { return kNow; }};
+  options.shard = ShardSpec{1, 2};
+  Poller poller(
+      options,
+      [&made](RequestObserver& observer) {
+        auto source = std::make_unique<ScriptedSource>(observer);
+        source->configured = {"acc-x", "acc-y"};
+        source->accounts_ = {"acc-a", "acc-b", "acc-c", "acc-d"};
+        for (const char* id : {"acc-a", "acc-b", "acc-c", "acc-d"}) {
+          source->script[id] = {UsageCounts{1, 60}};
+        }
+        made = source.get();
+        return source;
+      },
+      store);
+  poller.poll_once({});
+  const auto snapshot = store.snapshot();
+  std::vector<std::string> shown;
+  for (const auto& [id, state] : snapshot->accounts) shown.push_back(id);
+  EXPECT_EQ(shown, (std::vector<std::string>{"acc-b", "acc-d"}));
+  // The other shard's accounts were never fetched, not merely hidden: one fetch per own account.
+  EXPECT_EQ(made->seen_periods.size(), 2u);
+}
+
+TEST(PollerShard, ConfiguredAccountsOfOtherShardsAreNotShownWhenListingFails) {
+  SnapshotStore store(BuildInfo{"t", "t"});
+  Poller::Options options{minutes{5}, [] { return kNow; }};
+  options.shard = ShardSpec{1, 2};
+  Poller poller(
+      options,
+      [](RequestObserver& observer) {
+        auto source = std::make_unique<ScriptedSource>(observer);
+        source->configured = {"acc-x", "acc-y"};
+        source->accounts_error = SourceError(ErrorReason::database, "connection refused");
+        return source;
+      },
+      store);
+  poller.poll_once({});
+  const auto snapshot = store.snapshot();
+  ASSERT_EQ(snapshot->accounts.size(), 1u);
+  EXPECT_TRUE(snapshot->accounts.contains("acc-x"));
+  EXPECT_FALSE(snapshot->accounts.at("acc-x").up);
+}
+
 // Accounts that complete together are published together: one rendering per cycle, not one per
 // account; with no gap, each account is published as it completes, and the end of the cycle once
 // more (for the cycle's duration and the targets' state).

@@ -172,6 +172,29 @@ TEST(RunReport, GivenAccountsAreNotListed) {
                                                          "scalr-usage_acc-z_2026-10.csv"}));
 }
 
+// FNV-1a 64 of the ids, worked out apart from this code: acc-a ...4cfc and acc-c ...5062 are
+// even, acc-b ...5215 and acc-d ...47e3 odd, so shard 0 of 2 has acc-a and acc-c.
+TEST(RunReport, AShardReportsOnlyItsOwnAccounts) {
+  const TempDir dir;
+  FakeSource source;
+  source.listed = {"acc-d", "acc-c", "acc-b", "acc-a"};
+  ReportJob job = job_for(calendar_month(2026, 10), {"csv"});
+  job.shard = ShardSpec{0, 2};
+  const ReportRunResult result = run_report(source, job, ReportOutput{dir.path()}, {});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(names_in(dir.path()), (std::set<std::string>{"scalr-usage_acc-a_2026-10.csv",
+                                                         "scalr-usage_acc-c_2026-10.csv"}));
+  for (const auto& [account, period] : source.fetches) {
+    EXPECT_TRUE(account == "acc-a" || account == "acc-c") << account << " was fetched";
+  }
+  // Given accounts too: another shard's account is not this one's to write.
+  job.accounts = {"acc-b", "acc-c"};
+  job.shard = ShardSpec{1, 2};
+  const TempDir other;
+  ASSERT_TRUE(run_report(source, job, ReportOutput{other.path()}, {}).ok());
+  EXPECT_EQ(names_in(other.path()), (std::set<std::string>{"scalr-usage_acc-b_2026-10.csv"}));
+}
+
 TEST(RunReport, AFailingAccountDoesNotStopTheOthers) {
   const TempDir dir;
   FakeSource source;

@@ -40,10 +40,11 @@ ReportSchedule schedule(std::string name, std::string_view cron, PeriodKind peri
 class SchedulerTest : public ::testing::Test {
  protected:
   std::unique_ptr<ReportScheduler> make_scheduler(std::vector<ReportSchedule> schedules,
-                                                  int keep = 24) {
+                                                  int keep = 24, ShardSpec shard = {}) {
     ReportScheduler::Options options{ReportsConfig{output_dir(), std::move(schedules), keep},
                                      BillingPlan{100, 0.99, "USD"}};
     options.now = [this] { return Clock::time_point{now}; };
+    options.shard = shard;
     return std::make_unique<ReportScheduler>(
         std::move(options),
         [this](RequestObserver& observer) {
@@ -116,6 +117,18 @@ TEST_F(SchedulerTest, CatchesUpAtStartWithTheLatestReportOnly) {
   // The report run's source is its own, and its API responses are counted.
   EXPECT_EQ(sources_made, 1);
   EXPECT_EQ(store.report_status()->api_requests.at("").by_code.at(200), 1u);
+}
+
+// A sharded daemon's schedule writes its own accounts' reports only. FNV-1a 64, worked out apart
+// from this code: acc-a ...4cfc is even, acc-b ...5215 odd.
+TEST_F(SchedulerTest, AShardWritesOnlyItsOwnAccounts) {
+  const auto scheduler = make_scheduler(
+      {schedule("monthly", "0 6 1 * *", PeriodKind::previous_month, {"csv"})}, 24, {1, 2});
+  scheduler->check({});
+  EXPECT_EQ(names_in(output_dir() / "monthly"),
+            (std::set<std::string>{"scalr-usage_acc-b_2026-10.csv"}));
+  EXPECT_EQ(status("monthly").errors, 0u);
+  ASSERT_TRUE(status("monthly").last_success_unix_seconds);
 }
 
 TEST_F(SchedulerTest, NeverWritesTheSamePeriodTwiceNorAfterARestart) {
