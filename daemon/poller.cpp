@@ -27,6 +27,9 @@ Poller::Poller(Options options, const SourceFactory& make_source, SnapshotStore&
       working_(*store.snapshot()) {
   // Known before the source is ever asked, so that a source that cannot even list its accounts
   // (a database down since start) still shows each of them as down rather than nothing at all.
+  // A reload that changed the shard: the other shards' accounts are no longer this one's.
+  std::erase_if(working_.accounts,
+                [&](const auto& entry) { return !owns(options_.shard, entry.first); });
   for (const AccountListing& listing : source_->configured_listings()) {
     for (const std::string& account_id : owned_accounts(options_.shard, listing.accounts)) {
       working_.accounts[account_id].target = listing.target;

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -282,6 +283,50 @@ TEST(PollerTargets, OneTargetsFailureLeavesTheOthersUpAndCountsDiscoveryErrors) 
   EXPECT_NE(text.find("scalr_exporter_discovery_errors_total{target=\"tower\",reason="
                       "\"server_error\"} 2\n"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace scalr_usage
+
+namespace scalr_usage {
+namespace {
+
+class UnlistableSource final : public UsageSource {
+ public:
+  std::vector<std::string> accounts(const Period&, std::stop_token) override {
+    throw SourceError(ErrorReason::database, "down");
+  }
+  AccountUsage fetch(const std::string&, const Period&, std::stop_token) override {
+    throw SourceError(ErrorReason::database, "down");
+  }
+};
+
+// A reload onto another shard, while the source cannot list: the accounts of the old shard that
+// are not the new one's leave at once instead of showing as down until a listing succeeds.
+TEST(PollerTargets, ANewShardDropsTheAccountsItDoesNotOwn) {
+  SnapshotStore store(BuildInfo{"t", "t"});
+  Snapshot before;
+  std::vector<std::string> all;
+  for (int i = 0; i < 16; ++i) all.push_back("acc-" + std::to_string(i));
+  for (const auto& id : all) before.accounts[id].up = true;
+  store.publish(before);
+  Poller::Options options{std::chrono::minutes{5}};
+  options.shard = ShardSpec{1, 2};
+  Poller poller(
+      options, [&](RequestObserver&) { return std::make_unique<UnlistableSource>(); }, store);
+  poller.poll_once({});
+  const auto owned = owned_accounts(ShardSpec{1, 2}, all);
+  ASSERT_FALSE(owned.empty());
+  ASSERT_LT(owned.size(), all.size());
+  std::vector<std::string> left;
+  for (const auto& [id, state] : store.snapshot()->accounts) {
+    left.push_back(id);
+    EXPECT_FALSE(state.up) << id;
+  }
+  std::sort(left.begin(), left.end());
+  std::vector<std::string> expected = owned;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(left, expected);
 }
 
 }  // namespace
