@@ -13,7 +13,7 @@
 #include <limits>
 #include <stop_token>
 
-#include "collectors/postgres/dsn.h"
+#include "pq/dsn.h"
 #include "collectors/postgres/queries.h"
 #include "collectors/postgres/rows.h"
 
