@@ -228,6 +228,10 @@ std::optional<Seconds> ReportScheduler::check(std::stop_token stop) {
     status_changed_ = false;
   }
 
+  return next_check(now, due);
+}
+
+std::optional<Seconds> ReportScheduler::next_check(Seconds now, const std::vector<DueReport>& due) {
   // A failure whose report is no longer due (written after all, or its schedule moved on) has
   // nothing left to retry; keeping it would wake the loop for nothing.
   std::erase_if(failures_, [&](const auto& entry) {

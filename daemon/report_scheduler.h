@@ -97,6 +97,9 @@ class ReportScheduler final : private RequestObserver {
   // The store's state for this check, or nullopt when this replica does not write now (a
   // follower, or a state that cannot be read, which is logged once per change).
   std::optional<ScheduleState> load_state();
+  // After a check's writes: forgets failures no longer due, logs the check, and returns when the
+  // next one is due.
+  std::optional<Seconds> next_check(Seconds now, const std::vector<DueReport>& due);
   // scalr_exporter_report_leader and its errors, from the store, into status_.
   void update_leadership();
   // The last successes of state_ into status_ when newer (a shared state another replica wrote).
