@@ -13,7 +13,8 @@ install(FILES grafana/dashboards/scalr-usage.json
         DESTINATION ${SUE_SHARE_DIR}/grafana/dashboards)
 install(DIRECTORY grafana/provisioning DESTINATION ${SUE_SHARE_DIR}/grafana)
 install(FILES prometheus/rules.yml DESTINATION ${SUE_SHARE_DIR}/prometheus)
-install(FILES etc/postgres/schema.sql DESTINATION ${SUE_SHARE_DIR}/postgres)
+install(FILES etc/postgres/schema.sql etc/postgres/report_state.sql
+        DESTINATION ${SUE_SHARE_DIR}/postgres)
 install(FILES docs/report.schema.json DESTINATION ${SUE_SHARE_DIR})
 install(FILES README.md docs/operations.md DESTINATION share/doc/scalr-usage-exporter)
 # What Debian expects of every package: the copyright file, the changelog, a man page per program.

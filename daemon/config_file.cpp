@@ -6,6 +6,7 @@
 
 #include "config/files.h"
 #include "config/node.h"
+#include "leader_election/config.h"
 
 namespace scalr_usage {
 
@@ -69,6 +70,7 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
       });
   root.walk(fields);
   config.source = finish_source(source, std::move(source_sections), env);
+  if (config.reports.leader_election) finish_leader_election(*config.reports.leader_election, env);
   return config;
 }
 

@@ -25,7 +25,7 @@ namespace {
 // keeps a fire time from being overslept by more than this.
 constexpr auto kMaxSleep = minutes{1};
 
-ScheduleState load_state(const fs::path& file) {
+ScheduleState read_state_file(const fs::path& file) {
   try {
     return ScheduleState::load(file);
   } catch (const ScheduleStateError& error) {
@@ -73,7 +73,11 @@ ReportStatus initial_report_status(const ReportsConfig& reports, const BillingPl
                                    const ScheduleState* state, const ReportStatus* carried) {
   ReportStatus status;
   if (has_plan(plan)) status.included_runs = plan.included_runs;
-  if (carried != nullptr) status.api_requests = carried->api_requests;
+  if (carried != nullptr) {
+    status.api_requests = carried->api_requests;
+    // Counters continue across a reload; whether this replica leads is the new store's to say.
+    status.leader_errors = carried->leader_errors;
+  }
   for (const ReportSchedule& schedule : reports.schedules) {
     ReportScheduleStatus& entry = status.schedules[schedule.name];
     if (carried != nullptr) {
@@ -105,12 +109,71 @@ ReportScheduler::ReportScheduler(Options options, SourceFactory make_source, Sna
     for (const ScheduleSpec& spec : specs_) names += (names.empty() ? "" : ",") + spec.name;
     log::info("report schedules", {{"schedules", names},
                                    {"output_dir", options_.reports.output_dir.string()},
-                                   {"keep", std::to_string(options_.reports.keep)}});
-    state_ = load_state(state_.file());
+                                   {"keep", std::to_string(options_.reports.keep)},
+                                   {"leader_election", options_.store ? "on" : "off"}});
+    state_store_ = options_.store
+                       ? options_.store
+                       : std::make_shared<FileScheduleStore>(read_state_file(state_.file()));
+    // The state file's entries give the last successes at once; an election's table is read by
+    // the leader only, at its checks.
+    if (std::optional<ScheduleState> loaded = load_state()) state_ = std::move(*loaded);
   }
-  status_ =
-      initial_report_status(options_.reports, options_.plan, &state_, store_.report_status().get());
+  const ReportStatus* carried = store_.report_status().get();
+  if (carried != nullptr) carried_leader_errors_ = carried->leader_errors;
+  status_ = initial_report_status(options_.reports, options_.plan, &state_, carried);
+  update_leadership();
   store_.publish_report_status(status_);
+}
+
+std::optional<ScheduleState> ReportScheduler::load_state() {
+  if (!state_store_) return std::nullopt;  // no schedules: nothing is ever due
+  try {
+    std::optional<ScheduleState> loaded = state_store_->load();
+    if (loaded && !load_error_.empty()) {
+      log::info("the report state can be read again");
+      load_error_.clear();
+    }
+    return loaded;
+  } catch (const ScheduleStateError& error) {
+    // Once per change of the error: a long database outage is not a log line per check.
+    if (load_error_ != error.what()) {
+      log::error("cannot read the report state; no report is written until it can be read",
+                 {{"error", error.what()}});
+      load_error_ = error.what();
+    }
+    return std::nullopt;
+  }
+}
+
+void ReportScheduler::update_leadership() {
+  const std::optional<LeadershipStatus> leadership =
+      state_store_ ? state_store_->leadership() : std::nullopt;
+  std::optional<bool> leader;
+  std::map<std::string, std::uint64_t> errors;
+  if (leadership) {
+    leader = leadership->leader;
+    errors = carried_leader_errors_;
+    for (const auto& [reason, count] : leadership->errors) errors[reason] += count;
+  }
+  if (leader != status_.leader || errors != status_.leader_errors) {
+    status_.leader = leader;
+    status_.leader_errors = std::move(errors);
+    status_changed_ = true;
+  }
+}
+
+// The last successes a leader finds in the shared state: written by whichever replica led then.
+void ReportScheduler::adopt_last_successes() {
+  for (const auto& [name, entry] : state_.entries()) {
+    const auto it = status_.schedules.find(name);
+    if (it == status_.schedules.end()) continue;  // a schedule no longer configured
+    const double written = unix_seconds(entry.written_at);
+    std::optional<double>& last = it->second.last_success_unix_seconds;
+    if (!last || *last < written) {
+      last = written;
+      status_changed_ = true;
+    }
+  }
 }
 
 void ReportScheduler::on_response(std::string_view target, int http_status, double seconds) {
@@ -129,7 +192,13 @@ const ReportSchedule& ReportScheduler::schedule(const std::string& name) const {
 
 std::optional<Seconds> ReportScheduler::check(std::stop_token stop) {
   const Seconds now = floor<seconds>(options_.now());
-  const std::vector<DueReport> due = due_reports(specs_, state_, last_check_.value_or(now), now);
+  update_leadership();
+  std::vector<DueReport> due;
+  if (std::optional<ScheduleState> loaded = load_state()) {
+    state_ = std::move(*loaded);
+    adopt_last_successes();
+    due = due_reports(specs_, state_, last_check_.value_or(now), now);
+  }
   last_check_ = now;
 
   std::unique_ptr<UsageSource> source;
@@ -140,6 +209,9 @@ std::optional<Seconds> ReportScheduler::check(std::stop_token stop) {
         now < failure->second.retry_at) {
       continue;  // backing off
     }
+    // Asked again right before writing: leadership may have gone since the state was read.
+    const std::optional<std::stop_token> lost = state_store_->begin_write();
+    if (!lost) break;
     if (!source) {
       try {
         source = make_source_(*this);
@@ -149,13 +221,18 @@ std::optional<Seconds> ReportScheduler::check(std::stop_token stop) {
         continue;
       }
     }
-    write(report, *source, now, stop);
+    write(report, *source, now, stop, *lost);
   }
+  update_leadership();
   if (status_changed_) {
     store_.publish_report_status(status_);
     status_changed_ = false;
   }
 
+  return next_check(now, due);
+}
+
+std::optional<Seconds> ReportScheduler::next_check(Seconds now, const std::vector<DueReport>& due) {
   // A failure whose report is no longer due (written after all, or its schedule moved on) has
   // nothing left to retry; keeping it would wake the loop for nothing.
   std::erase_if(failures_, [&](const auto& entry) {
@@ -167,14 +244,22 @@ std::optional<Seconds> ReportScheduler::check(std::stop_token stop) {
   for (const auto& [name, failure] : failures_) {
     if (failure.retry_at > now && (!wake || failure.retry_at < *wake)) wake = failure.retry_at;
   }
+  const std::string due_count = std::to_string(due.size());
+  std::vector<log::Field> fields{{"due", due_count}};
+  if (status_.leader) {
+    // A follower may become the leader at any moment, and a leader must notice a lost lock.
+    const Seconds look_again = now + options_.leadership_check;
+    if (!wake || look_again < *wake) wake = look_again;
+    fields.emplace_back("leader", *status_.leader ? "true" : "false");
+  }
   const std::string next = wake ? format_rfc3339(*wake) : "never";
-  log::debug("scheduled reports checked",
-             {{"due", std::to_string(due.size())}, {"next_check", next}});
+  fields.emplace_back("next_check", next);
+  log::write(log::Level::debug, "scheduled reports checked", fields);
   return wake;
 }
 
 void ReportScheduler::write(const DueReport& due, UsageSource& source, Seconds now,
-                            std::stop_token stop) {
+                            std::stop_token stop, std::stop_token lost) {
   const ReportSchedule& spec = schedule(due.schedule);
   const fs::path directory = options_.reports.output_dir / spec.name;
   const ReportJob job = job_for(due, spec, now);
@@ -182,8 +267,20 @@ void ReportScheduler::write(const DueReport& due, UsageSource& source, Seconds n
   log::info("writing a scheduled report", {{"schedule", spec.name},
                                            {"period", due.period_key},
                                            {"catch_up", due.catch_up ? "true" : "false"}});
-  const ReportRunResult result = run_report(source, job, ReportOutput{directory}, stop);
-  if (result.cancelled) return;  // shutting down: not a failure, due again at the next start
+  std::stop_source cancel;
+  const std::stop_callback cancel_on_stop(stop, [&cancel] { cancel.request_stop(); });
+  const std::stop_callback cancel_on_lost(lost, [&cancel] { cancel.request_stop(); });
+  const ReportRunResult result =
+      run_report(source, job, ReportOutput{directory}, cancel.get_token());
+  // Shutting down: not a failure, due again at the next start. Leadership lost: the next leader
+  // writes it, since it is not marked written.
+  if (stop.stop_requested()) return;
+  if (lost.stop_requested()) {
+    log::warn("scheduled report abandoned: report leadership was lost while writing it",
+              {{"schedule", spec.name}, {"period", due.period_key}});
+    return;
+  }
+  if (result.cancelled) return;
 
   std::set<std::string> written = result.written_accounts();
   written.insert(job.already_written.begin(), job.already_written.end());
@@ -212,10 +309,10 @@ void ReportScheduler::record_written(const DueReport& due, const ReportSchedule&
                                      const std::set<std::string>& written, Seconds now) {
   state_.mark_written(due, now);
   try {
-    state_.save();
-  } catch (const std::system_error& error) {
-    // The files are in place but nothing remembers it: count it, and retry (which only saves the
-    // state again, as every account is recorded as written).
+    state_store_->mark_written(due, now);
+  } catch (const ScheduleStateError& error) {
+    // The files are in place but nothing remembers it: count it, and retry (which only records
+    // the report again, as every account is recorded as written).
     record_failure(due, now, std::string("saving the state: ") + error.what(), written, 0);
     return;
   }

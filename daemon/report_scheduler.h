@@ -12,8 +12,16 @@
 // backoff (5 minutes, doubling to 1 hour; a schedule firing meanwhile does not hurry it, a new
 // period is not held back by it); the accounts it did write are not written again for that period
 // while the daemon runs.
+//
+// Where the state lives, and whether this daemon writes at all, is the ScheduleStore's
+// (reports/schedule_store.h): the state file by default; with reports.leader_election a
+// PostgreSQL table, and only while this replica is the leader. Under an election the loop looks at
+// its leadership at least every Options::leadership_check, publishes scalr_exporter_report_leader,
+// and asks the store again right before each report (ScheduleStore::begin_write); a run is
+// abandoned if leadership is lost while it writes.
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -29,6 +37,7 @@
 #include "reports/config.h"
 #include "reports/report_runner.h"
 #include "reports/schedule_state.h"
+#include "reports/schedule_store.h"
 
 namespace scalr_usage {
 
@@ -51,12 +60,18 @@ class ReportScheduler final : private RequestObserver {
     std::chrono::seconds retry_max{std::chrono::hours{1}};
     // Reports are written for this shard's accounts only (ReportJob::shard).
     ShardSpec shard{};
+    // Null: the state file in reports.output_dir (ScheduleState::kFileName).
+    std::shared_ptr<ScheduleStore> store = nullptr;
+    // Under an election, the longest the loop sleeps: how late a new leader catches up at most,
+    // and how stale scalr_exporter_report_leader can be.
+    std::chrono::seconds leadership_check{2};
   };
 
-  // Loads the state file (a corrupt or unreadable one is logged, and the scheduler starts from an
-  // empty state, which due_reports() turns into at most one report per schedule) and publishes
-  // the initial report status. With no schedules it touches no file. make_source is called once
-  // per check that has reports to write, for a source of the scheduler's own.
+  // Without Options::store, loads the state file (a corrupt or unreadable one is logged, and the
+  // scheduler starts from an empty state, which due_reports() turns into at most one report per
+  // schedule). Publishes the initial report status. With no schedules it touches no file.
+  // make_source is called once per check that has reports to write, for a source of the scheduler's
+  // own.
   ReportScheduler(Options options, SourceFactory make_source, SnapshotStore& store);
 
   // One check at now(): writes every due report not backing off, publishes the status when it
@@ -81,8 +96,20 @@ class ReportScheduler final : private RequestObserver {
   };
 
   void on_response(std::string_view target, int http_status, double seconds) override;
-  // Runs one due report and records the outcome in the state, the status and failures_.
-  void write(const DueReport& due, UsageSource& source, Seconds now, std::stop_token stop);
+  // The store's state for this check, or nullopt when this replica does not write now (a
+  // follower, or a state that cannot be read, which is logged once per change).
+  std::optional<ScheduleState> load_state();
+  // After a check's writes: forgets failures no longer due, logs the check, and returns when the
+  // next one is due.
+  std::optional<Seconds> next_check(Seconds now, const std::vector<DueReport>& due);
+  // scalr_exporter_report_leader and its errors, from the store, into status_.
+  void update_leadership();
+  // The last successes of state_ into status_ when newer (a shared state another replica wrote).
+  void adopt_last_successes();
+  // Runs one due report and records the outcome in the state, the status and failures_. stop
+  // ends the run on shutdown; lost, when leadership is lost.
+  void write(const DueReport& due, UsageSource& source, Seconds now, std::stop_token stop,
+             std::stop_token lost);
   // The run of a due report; the accounts an earlier failed attempt at it wrote are not written
   // again.
   ReportJob job_for(const DueReport& due, const ReportSchedule& spec, Seconds now) const;
@@ -99,7 +126,11 @@ class ReportScheduler final : private RequestObserver {
   const SourceFactory make_source_;
   SnapshotStore& store_;
   std::vector<ScheduleSpec> specs_;
-  ScheduleState state_;
+  std::shared_ptr<ScheduleStore> state_store_;  // null without schedules
+  ScheduleState state_;                         // as last loaded from state_store_
+  std::string load_error_;                      // the last one logged
+  // Leader errors counted before this scheduler (a reload): its store counts from zero.
+  std::map<std::string, std::uint64_t> carried_leader_errors_;
   ReportStatus status_;
   bool status_changed_ = false;
   std::optional<Seconds> last_check_;

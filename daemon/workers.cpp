@@ -26,6 +26,18 @@ std::chrono::steady_clock::duration max_poll_duration(const Config& config) {
                                              source_poll_budget(config.source));
 }
 
+// The election runs only when there is something to lead: without schedules it would hold a
+// database connection for nothing.
+std::shared_ptr<PostgresLeadership> make_leadership(const ReportsConfig& reports) {
+  if (!reports.leader_election) return nullptr;
+  if (reports.schedules.empty()) {
+    log::warn("reports.leader_election is set but there are no reports.schedules; no election");
+    return nullptr;
+  }
+  return std::make_shared<PostgresLeadership>(*reports.leader_election,
+                                              PostgresLeadership::Options{});
+}
+
 std::string poll_summary(const Snapshot& snapshot) {
   std::size_t up = 0;
   for (const auto& [id, state] : snapshot.accounts) up += state.up ? 1 : 0;
@@ -54,22 +66,30 @@ Workers::Workers(const Config& config, SnapshotStore& store)
       poller_(std::make_unique<Poller>(
           Poller::Options{.interval = config.poll.interval, .shard = config.poll.shard},
           make_source_factory(config, true), store)),
+      leadership_(make_leadership(config.reports)),
       // Built before any thread starts, so the first scrape already has the report series.
-      scheduler_(std::make_unique<ReportScheduler>(
-          ReportScheduler::Options{
-              .reports = config.reports, .plan = config.billing, .shard = config.poll.shard},
-          make_source_factory(config, false), store)) {
+      scheduler_(
+          std::make_unique<ReportScheduler>(ReportScheduler::Options{.reports = config.reports,
+                                                                     .plan = config.billing,
+                                                                     .shard = config.poll.shard,
+                                                                     .store = leadership_},
+                                            make_source_factory(config, false), store)) {
   poller_->set_cycle_observer(
       [](const Snapshot& snapshot) { systemd::status(poll_summary(snapshot)); });
   poll_thread_ = std::jthread([this](std::stop_token stop) { poller_->run(stop); });
   report_thread_ = std::jthread([this](std::stop_token stop) { scheduler_->run(stop); });
+  if (leadership_) {
+    election_thread_ = std::jthread([this](std::stop_token stop) { leadership_->run(stop); });
+  }
 }
 
 Workers::~Workers() {
   poll_thread_.request_stop();
   report_thread_.request_stop();
+  election_thread_.request_stop();
   poll_thread_.join();
   report_thread_.join();
+  if (election_thread_.joinable()) election_thread_.join();
 }
 
 bool Workers::responsive() const { return poller_->responsive(max_poll_); }

@@ -11,6 +11,7 @@
 #include "daemon/config_file.h"
 #include "daemon/poller.h"
 #include "daemon/report_scheduler.h"
+#include "leader_election/postgres_leadership.h"
 #include "metrics/snapshot_store.h"
 
 namespace scalr_usage {
@@ -20,7 +21,7 @@ class Workers {
   // Throws SourceSetupError when the source's start-up check finds the configuration unusable (a
   // postgres.query that cannot work).
   Workers(const Config& config, SnapshotStore& store);
-  ~Workers();  // stops both threads and joins them (sources cancel what they are doing)
+  ~Workers();  // stops the threads and joins them (sources cancel what they are doing)
   Workers(const Workers&) = delete;
   Workers& operator=(const Workers&) = delete;
 
@@ -30,9 +31,13 @@ class Workers {
  private:
   std::chrono::steady_clock::duration max_poll_;
   std::unique_ptr<Poller> poller_;
+  // reports.leader_election with schedules: the election, on a thread of its own, is the
+  // scheduler's store. Null otherwise.
+  std::shared_ptr<PostgresLeadership> leadership_;
   std::unique_ptr<ReportScheduler> scheduler_;
   std::jthread poll_thread_;
   std::jthread report_thread_;
+  std::jthread election_thread_;
 };
 
 // The source's start-up check (UsageSource::check_setup), shared by the daemon's start and

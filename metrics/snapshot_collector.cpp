@@ -319,6 +319,19 @@ void write_report_families(FamilyWriter& out, const Snapshot& snapshot,
       out.sample({{"schedule", schedule}}, *status.last_success_unix_seconds);
     }
   }
+  // Both absent without reports.leader_election.
+  out.begin(kReportLeader,
+            "1 if this replica holds the report leadership (reports.leader_election) and writes "
+            "the scheduled reports, else 0.",
+            MetricType::Gauge);
+  if (reports.leader) out.sample({}, *reports.leader ? 1 : 0);
+  out.begin(kReportLeaderErrors,
+            "Failures of the report leader election's PostgreSQL connection since start, by "
+            "reason.",
+            MetricType::Counter);
+  for (const auto& [reason, count] : reports.leader_errors) {
+    out.sample({{"reason", reason}}, static_cast<double>(count));
+  }
 }
 
 }  // namespace

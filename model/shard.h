@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/fnv1a.h"
+
 namespace scalr_usage {
 
 struct ShardSpec {
@@ -18,17 +20,8 @@ struct ShardSpec {
   friend bool operator==(const ShardSpec&, const ShardSpec&) = default;
 };
 
-// FNV-1a, 64 bits, over the bytes of text: offset basis 14695981039346656037, prime
-// 1099511628211. Chosen because it is tiny, fixed by its published definition, and easy to
-// reproduce in any language an operator may use to plan placement.
-constexpr std::uint64_t fnv1a_64(std::string_view text) {
-  std::uint64_t hash = 14695981039346656037ULL;
-  for (const char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ULL;
-  }
-  return hash;
-}
+// fnv1a_64 (util/fnv1a.h): tiny, fixed by its published definition, and easy to reproduce in
+// any language an operator may use to plan placement.
 
 // The account belongs to this shard: fnv1a_64(account_id) mod shard.count == shard.index.
 bool owns(const ShardSpec& shard, std::string_view account_id);

@@ -72,6 +72,11 @@ struct ReportStatus {
   // billing.included_runs when a plan is configured (scalr_account_included_runs of every
   // account); the plan is the reports' configuration, hence here.
   std::optional<std::uint64_t> included_runs;
+  // reports.leader_election (unset without it, so neither series exists): whether this replica
+  // is the one writing the scheduled reports, and the leader connection's failures since start by
+  // reason (leader_election/postgres_leadership.h lists the reasons).
+  std::optional<bool> leader;
+  std::map<std::string, std::uint64_t> leader_errors;
 };
 
 // The configuration's side: published by the main thread only, on start and on every SIGHUP.

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "config/files.h"    // non_empty_path
 #include "reports/render.h"  // kReportFormats
 #include "util/text.h"
 
@@ -105,6 +106,29 @@ ReportSchedule parse_schedule(const ConfigNode& item, const std::vector<ReportSc
   return ReportSchedule{std::move(*name), std::move(*cron), *period, std::move(formats)};
 }
 
+// A lock key is only hashed (leader_election/), so any one-line text works; the bound keeps a
+// pasted file from becoming one.
+std::string lock_key(const std::string& text) {
+  if (text.empty() || text.size() > 256) {
+    throw std::invalid_argument("want 1 to 256 characters, got " + quote_for_message(text));
+  }
+  return text;
+}
+
+LeaderElectionConfig parse_leader_election(const ConfigNode& section) {
+  LeaderElectionConfig election;
+  section.walk({
+      {"dsn", [&](const ConfigNode& v) { election.dsn_value = v.text("a connection string"); }},
+      {"dsn_file",
+       [&](const ConfigNode& v) { election.dsn_file = v.parsed("a file path", non_empty_path); }},
+      {"dsn_credential",
+       [&](const ConfigNode& v) { election.dsn_credential = v.text("a credential name"); }},
+      {"lock_key",
+       [&](const ConfigNode& v) { election.lock_key = v.parsed("a lock key", lock_key); }},
+  });
+  return election;
+}
+
 }  // namespace
 
 void parse_reports_section(const ConfigNode& section, ReportsConfig& reports) {
@@ -120,6 +144,8 @@ void parse_reports_section(const ConfigNode& section, ReportsConfig& reports) {
          }
        }},
       {"keep", [&](const ConfigNode& v) { reports.keep = static_cast<int>(v.integer(1, 100000)); }},
+      {"leader_election",
+       [&](const ConfigNode& v) { reports.leader_election = parse_leader_election(v); }},
   });
 }
 

@@ -3,10 +3,12 @@
 // against.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/node.h"
+#include "config/secret.h"
 #include "reports/cron.h"
 #include "reports/report.h"          // BillingPlan
 #include "reports/schedule_state.h"  // PeriodKind
@@ -24,12 +26,28 @@ struct ReportSchedule {
   std::vector<std::string> formats;  // distinct names from kReportFormats, in the order written
 };
 
+// reports.leader_election: replicas with the same lock_key elect one writer of the scheduled
+// reports, through a PostgreSQL advisory lock (leader_election/ does the connecting).
+struct LeaderElectionConfig {
+  // Any text of 1 to 256 bytes; the advisory lock's key is derived from it (leader_election/).
+  std::string lock_key = "scalr-usage-reports";
+  // The DSN's keys as written. The DSN is a secret read when the configuration is finished
+  // (finish_leader_election, leader_election/config.h), which fills dsn and dsn_origin.
+  std::optional<std::string> dsn_value = std::nullopt;
+  std::optional<std::string> dsn_file = std::nullopt;
+  std::optional<std::string> dsn_credential = std::nullopt;
+  Secret dsn;              // print only redacted (pq/dsn.h)
+  std::string dsn_origin;  // safe to log: "reports.leader_election.dsn", "dsn_file /x", "env X"
+};
+
 // `reports:`. Without the section there are no schedules; the on-demand command still works.
 struct ReportsConfig {
   std::filesystem::path output_dir = "/var/lib/scalr-usage-exporter/reports";  // absolute
   std::vector<ReportSchedule> schedules;
   // Reports kept per schedule, account and format: the newest `keep` periods stay.
   int keep = 24;
+  // Unset: this daemon writes every scheduled report itself, with the state file.
+  std::optional<LeaderElectionConfig> leader_election = std::nullopt;
 };
 
 // Each throws ConfigError naming the key.

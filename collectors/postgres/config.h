@@ -10,6 +10,7 @@
 #include "config/environment.h"
 #include "config/node.h"
 #include "config/secret.h"
+#include "pq/dsn_config.h"
 
 namespace scalr_usage {
 
@@ -17,7 +18,7 @@ namespace scalr_usage {
 // schema a custom query reads). `source: postgres`.
 struct PostgresConfig {
   // libpq connection string, key=value or URI form; may hold a password, so print only
-  // redact_dsn(dsn.reveal()) (collectors/postgres/dsn.h).
+  // redact_dsn(dsn.reveal()) (pq/dsn.h).
   Secret dsn;
   // Where the DSN came from, safe to log: "postgres.dsn", "dsn_file /x" or "env
   // SCALR_USAGE_PG_DSN".
@@ -38,9 +39,7 @@ struct PostgresConfig {
 struct PostgresSection {
   bool given = false;
   PostgresConfig config;
-  std::optional<std::string> dsn;
-  std::optional<std::string> dsn_file;
-  std::optional<std::string> dsn_credential;
+  DsnKeys dsn_keys;
 };
 
 void parse_postgres_section(const ConfigNode& section, PostgresSection& parsed);

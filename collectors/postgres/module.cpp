@@ -1,8 +1,8 @@
 #include "collectors/postgres/module.h"
 
-#include "collectors/postgres/dsn.h"
 #include "collectors/postgres/postgres_source.h"
 #include "config/duration.h"
+#include "pq/dsn.h"
 #include "util/text.h"
 
 namespace scalr_usage {

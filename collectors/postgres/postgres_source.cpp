@@ -10,6 +10,8 @@
 #include "config/duration.h"
 #include "model/aggregate.h"
 #include "model/period.h"
+#include "pq/connection.h"
+#include "pq/messages.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -18,13 +20,6 @@ namespace scalr_usage {
 namespace {
 
 constexpr std::string_view kQueryCanceled = "57014";  // statement_timeout, or a cancel request
-
-// The server's primary message ("ERROR:  relation \"x\" does not exist"), without the context
-// lines that quote the query back.
-std::string first_line(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  return one_line(text.substr(0, text.find('\n')));
-}
 
 // SQLSTATE class 42: the statement itself is wrong (syntax, unknown relation, column or function,
 // missing privilege). libpqxx 6 drops the code for some of these, so its exception types count too.
@@ -37,44 +32,7 @@ bool is_statement_error(const pqxx::sql_error& error) {
          dynamic_cast<const pqxx::insufficient_privilege*>(&error) != nullptr;
 }
 
-// Server notices (warnings during a query) go to the debug log, scrubbed, rather than nowhere.
-class NoticeLogger final : public pqxx::errorhandler {
- public:
-  NoticeLogger(pqxx::connection_base& connection, const DsnScrubber& scrub)
-      : pqxx::errorhandler(connection), scrub_(scrub) {}
-
-  bool operator()(const char message[]) noexcept override {
-    try {
-      log::debug("PostgreSQL notice", {{"message", scrub_(one_line(message))}});
-    } catch (...) {  // a notice must never take the poll down
-    }
-    return false;  // handled; no older handler needs it
-  }
-
- private:
-  const DsnScrubber& scrub_;
-};
-
 }  // namespace
-
-// The connection and its notice handler, which must go first: pqxx requires an errorhandler to be
-// unregistered before its connection closes, and members are destroyed in reverse order.
-struct PostgresSource::Connection {
-  Connection(const std::string& conninfo, const DsnScrubber& scrub)
-      : db(conninfo), notices(db, scrub) {
-    // pqxx 6 would otherwise reconnect by itself inside a later statement. With that off, the
-    // libpq handle stays the same from here to the destructor, which is what makes cancelling from
-    // the stopping thread safe; reconnecting is transact()'s job. The call is deprecated in pqxx 6
-    // but is the only switch there is.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    db.inhibit_reactivation(true);
-#pragma GCC diagnostic pop
-  }
-
-  pqxx::connection db;
-  NoticeLogger notices;
-};
 
 PostgresSource::PostgresSource(PostgresConfig config)
     : config_(std::move(config)),
@@ -94,9 +52,9 @@ std::string PostgresSource::scrubbed(std::string_view message) const {
 }
 
 void PostgresSource::connect() {
-  std::unique_ptr<Connection> fresh;
+  std::unique_ptr<PqConnection> fresh;
   try {
-    fresh = std::make_unique<Connection>(conninfo_.reveal(), scrub_);
+    fresh = std::make_unique<PqConnection>(conninfo_.reveal(), scrub_);
   } catch (const std::exception& error) {
     throw SourceError(ErrorReason::database,
                       "cannot connect to PostgreSQL: " + scrubbed(error.what()));
@@ -109,7 +67,7 @@ void PostgresSource::connect() {
 }
 
 void PostgresSource::drop_connection() noexcept {
-  std::unique_ptr<Connection> old;
+  std::unique_ptr<PqConnection> old;
   {
     const std::lock_guard lock(connection_mutex_);
     old = std::move(connection_);

@@ -21,14 +21,12 @@
 #include <vector>
 
 #include "collectors/postgres/config.h"
-#include "collectors/postgres/dsn.h"
 #include "collectors/source.h"
-
-namespace pqxx {
-class connection_base;
-}  // namespace pqxx
+#include "pq/dsn.h"
 
 namespace scalr_usage {
+
+struct PqConnection;  // pq/connection.h
 
 // Not thread-safe, like every UsageSource: one thread polls. The only other thread that touches it
 // is the one requesting stop, through the stop callback, which the connection mutex guards.
@@ -65,8 +63,6 @@ class PostgresSource final : public UsageSource {
   void check_setup(std::stop_token stop) override { check_query(stop); }
 
  private:
-  struct Connection;
-
   // Runs work(connection) in a read-only transaction with the poll's settings, connecting first if
   // needed. A connection found broken is replaced and the work tried once more, since a server
   // restart leaves the kept connection dead without anyone noticing until it is used.
@@ -82,13 +78,13 @@ class PostgresSource final : public UsageSource {
   std::string scrubbed(std::string_view message) const;
 
   PostgresConfig config_;
-  Secret conninfo_;  // the DSN plus the exporter's connection defaults (collectors/postgres/dsn.h)
+  Secret conninfo_;  // the DSN plus the exporter's connection defaults (pq/dsn.h)
   DsnScrubber scrub_;
   std::string cursor_sql_;
   std::string check_sql_;
 
   std::mutex connection_mutex_;  // guards connection_ against the stop callback's cancel
-  std::unique_ptr<Connection> connection_;
+  std::unique_ptr<PqConnection> connection_;
 
   std::optional<Period> loaded_period_;
   std::map<std::string, AccountUsage> usage_by_account_;

@@ -133,21 +133,6 @@ class RowReader {
 
 }  // namespace
 
-std::string one_line(std::string_view text) {
-  std::string out;
-  bool pending_space = false;
-  for (const char c : text) {
-    if (is_space(c)) {
-      pending_space = !out.empty();
-      continue;
-    }
-    if (pending_space) out += ' ';
-    pending_space = false;
-    out += is_control(c) ? ' ' : c;
-  }
-  return out;
-}
-
 std::optional<std::uint64_t> parse_whole_number(std::string_view text) {
   const std::size_t point = text.find('.');
   const std::string_view whole = text.substr(0, point);

@@ -18,6 +18,7 @@
 #include "collectors/postgres/queries.h"
 #include "model/aggregate.h"
 #include "model/period.h"
+#include "pq/messages.h"  // one_line
 #include "util/text.h"
 
 namespace pqxx {
@@ -27,10 +28,6 @@ class result;
 namespace scalr_usage {
 
 inline constexpr std::string_view kQueryKey = "postgres.query";
-
-// libpq and the server write multi-line messages (a trailing newline, indented hints, "LINE 3:"
-// context with a caret); a log field and a one-line config error want them on one line.
-std::string one_line(std::string_view text);
 
 // Parses an unsigned whole number as PostgreSQL prints an integer or numeric: digits, optionally
 // followed by a fraction of zeros ("42", "42.000"). Anything else (negative, fractional, too large)

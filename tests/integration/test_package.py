@@ -47,7 +47,8 @@ def test_contents_are_where_debian_expects_them(deb):
                    "/etc/default/scalr-usage-exporter",
                    "/usr/share/scalr-usage-exporter/grafana/dashboards/scalr-usage.json",
                    "/usr/share/scalr-usage-exporter/prometheus/rules.yml",
-                   "/usr/share/scalr-usage-exporter/postgres/schema.sql"):
+                   "/usr/share/scalr-usage-exporter/postgres/schema.sql",
+                   "/usr/share/scalr-usage-exporter/postgres/report_state.sql"):
         assert wanted in paths, wanted
     binary_line = next(l for l in listing.splitlines() if l.endswith("/usr/bin/scalr-usage-exporter"))
     assert binary_line.startswith("-rwxr-xr-x")

@@ -1194,6 +1194,8 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
   std::string example = replace_all(read_example(), "/etc/scalr-usage-exporter/token",
                                     dir.write("token", kToken).string());
   example = replace_all(example, "/etc/ssl/certs/corporate-ca.pem", ca.string());
+  example = replace_all(example, "/etc/scalr-usage-exporter/leader.dsn",
+                        dir.write("leader.dsn", "host=db\n").string());
   // A key may be the first of a list item ("- name: monthly").
   const std::regex commented_key(R"(^( *)# ( *)((- )?[a-z_]+:( .*)?)$)");
   std::istringstream lines(example);
@@ -1207,7 +1209,7 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
     }
     uncommented += line + "\n";
   }
-  EXPECT_EQ(keys_uncommented, 34) << uncommented;
+  EXPECT_EQ(keys_uncommented, 37) << uncommented;
   const Config config = parse_config(uncommented, {});
   expect_documented_defaults(config);
   EXPECT_EQ(only_target(config).ca_file, ca.string());
@@ -1218,6 +1220,9 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
   EXPECT_EQ(schedule.cron.text(), "0 6 1 * *");
   EXPECT_EQ(schedule.period, PeriodKind::previous_month);
   EXPECT_EQ(schedule.formats, (std::vector<std::string>{"csv", "json", "html", "focus"}));
+  ASSERT_TRUE(config.reports.leader_election);
+  EXPECT_EQ(config.reports.leader_election->lock_key, LeaderElectionConfig{}.lock_key);
+  EXPECT_EQ(config.reports.leader_election->dsn.reveal(), "host=db");
 }
 
 // The commented-out postgres: block is a working configuration once uncommented and selected, and

@@ -13,9 +13,9 @@
 #include <limits>
 #include <stop_token>
 
-#include "collectors/postgres/dsn.h"
 #include "collectors/postgres/queries.h"
 #include "collectors/postgres/rows.h"
+#include "pq/dsn.h"
 
 namespace scalr_usage {
 namespace {

@@ -4,6 +4,7 @@
 // own error messages can quote parts of the DSN, so nothing DSN-related reaches a log, an error or
 // a metric without going through redact_dsn() or a DsnScrubber first.
 
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -41,7 +42,10 @@ DsnOptions parse_dsn(std::string_view dsn);
 // the DSN leaves them unset, defaults suited to a long-running poller: connect_timeout=10 (a dead
 // host fails a poll instead of hanging it), TCP keepalives that notice a vanished server within
 // about a minute, and fallback_application_name=scalr-usage-exporter for pg_stat_activity.
-// Throws std::invalid_argument like parse_dsn().
-std::string effective_conninfo(std::string_view dsn);
+// overrides replace those defaults, or add more, for a connection with other needs (leader
+// election's); the DSN's own settings still win. Throws std::invalid_argument like parse_dsn().
+using ConninfoDefault = std::pair<std::string_view, std::string_view>;
+std::string effective_conninfo(std::string_view dsn,
+                               std::span<const ConninfoDefault> overrides = {});
 
 }  // namespace scalr_usage

@@ -1,4 +1,4 @@
-#include "collectors/postgres/dsn.h"
+#include "pq/dsn.h"
 
 #include <libpq-fe.h>
 
@@ -255,19 +255,22 @@ DsnOptions parse_dsn(std::string_view dsn) {
   return result;
 }
 
-std::string effective_conninfo(std::string_view dsn) {
+std::string effective_conninfo(std::string_view dsn, std::span<const ConninfoDefault> overrides) {
   DsnOptions options = parse_dsn(dsn);
   const auto set = [&](std::string_view keyword) {
     return std::any_of(options.begin(), options.end(),
                        [&](const auto& option) { return option.first == keyword; });
   };
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kDefaults = {{
+  static constexpr std::array<ConninfoDefault, 5> kDefaults = {{
       {"connect_timeout", "10"},
       {"keepalives_idle", "30"},
       {"keepalives_interval", "10"},
       {"keepalives_count", "3"},
       {"fallback_application_name", "scalr-usage-exporter"},
   }};
+  for (const ConninfoDefault& setting : overrides) {
+    if (!set(setting.first)) options.emplace_back(setting.first, setting.second);
+  }
   for (const auto& [keyword, value] : kDefaults) {
     if (!set(keyword)) options.emplace_back(keyword, value);
   }
