@@ -1120,6 +1120,9 @@ void expect_documented_defaults(const Config& config) {
   EXPECT_EQ(target.retry.max_attempts, target_defaults.retry.max_attempts);
   EXPECT_EQ(target.retry.initial_backoff, target_defaults.retry.initial_backoff);
   EXPECT_EQ(target.retry.max_backoff, target_defaults.retry.max_backoff);
+  EXPECT_EQ(target.max_concurrency, target_defaults.max_concurrency);
+  EXPECT_EQ(target.max_requests_per_second, target_defaults.max_requests_per_second);
+  EXPECT_EQ(target.name, "default");
   const BillingPlan billing_defaults;
   EXPECT_EQ(config.billing.included_runs, billing_defaults.included_runs);
   EXPECT_EQ(config.billing.overage_price, billing_defaults.overage_price);
@@ -1170,7 +1173,7 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
     }
     uncommented += line + "\n";
   }
-  EXPECT_EQ(keys_uncommented, 33) << uncommented;
+  EXPECT_EQ(keys_uncommented, 35) << uncommented;
   const Config config = parse_config(uncommented, {});
   expect_documented_defaults(config);
   EXPECT_EQ(only_target(config).ca_file, ca.string());
