@@ -340,7 +340,8 @@ def test_concurrency_and_rate_bounds_per_target(stub_factory, estate_factory, tm
 
 def test_429_pauses_the_whole_target_not_the_others(stub_factory, estate_factory, tmp_path):
     """A 429 with Retry-After: 2 on one request: no request to that target starts until the pause
-    is over, though its other worker had work, while another target is polled meanwhile."""
+    is over, though its other worker had work, while another target is polled meanwhile; a longer
+    Retry-After pauses it for retry.max_backoff only."""
     limited = Site("limited", stub_factory(
         token="limited-token-0123456789", delay_ms=100,
         faults=[{"mode": "status", "status": 429, "retry_after": "2", "count": 1,
@@ -349,7 +350,7 @@ def test_429_pauses_the_whole_target_not_the_others(stub_factory, estate_factory
     busy = Site("busy", stub_factory(token="busy-token-0123456789", many_accounts=4, delay_ms=250),
                 tuple(M(i) for i in range(1, 5)))
     targets = [target_entry(tmp_path, limited, max_concurrency=2, max_requests_per_second=0,
-                            retry={"max_backoff": "5s"}),
+                            retry={"max_backoff": "3s"}),
                target_entry(tmp_path, busy, max_concurrency=1, max_requests_per_second=0)]
     exporter = estate_factory({"targets": targets}, interval="2s")
     samples = wait_up(exporter, limited.accounts + busy.accounts, timeout=60)
@@ -367,6 +368,16 @@ def test_429_pauses_the_whole_target_not_the_others(stub_factory, estate_factory
     assert resumed and min(resumed) >= 1.9, resumed
     others = started_between(busy.stub.api_requests(), ended, ended + 2.0)
     assert len(others) >= 2, "the other target was not polled during the pause"
+
+    # A Retry-After longer than retry.max_backoff (3s) pauses the target for max_backoff only.
+    limited.stub.set_fault("status", status=429, retry_after="600", count=1)
+    refused = wait_until(lambda: [r for r in limited.stub.api_requests()
+                                  if r["status"] == 429 and r["ended"] and r["ended"] > ended],
+                         30, 0.05, "the second 429")
+    second = refused[0]["ended"]
+    resumed = wait_until(lambda: [r["started"] - second for r in limited.stub.api_requests()
+                                  if r["started"] > second + 0.1], 30, 0.1, "requests again")
+    assert 2.9 <= min(resumed) < 60, resumed
 
 
 # ---- 5. configuration -------------------------------------------------------------------------
