@@ -496,6 +496,25 @@ TEST(ConfigDurations, MaxBackoffMustNotBeBelowInitial) {
                   "less than scalr.retry.initial_backoff (1s)");
 }
 
+// A target inherits the block's retry settings; a bad pair names the keys where each was written,
+// not a key of the target that nobody wrote.
+TEST(ConfigDurations, MaxBackoffBelowInitialAcrossBlockAndTarget) {
+  const std::string target =
+      "    - {name: a, url: \"https://a.scalr.io\", token_env: T, accounts: [acc-1]";
+  const Environment env{{"T", "tok"}};
+  expect_rejected("scalr:\n  retry: {max_backoff: 1s}\n  targets:\n" + target +
+                      ", retry: {initial_backoff: 2s}}\n",
+                  "scalr.retry.max_backoff",
+                  "1s is less than scalr.targets[0].retry.initial_backoff (2s)", env);
+  expect_rejected("scalr:\n  retry: {initial_backoff: 5s}\n  targets:\n" + target +
+                      ", retry: {max_backoff: 2s}}\n",
+                  "scalr.targets[0].retry.max_backoff",
+                  "2s is less than scalr.retry.initial_backoff (5s)", env);
+  expect_rejected("scalr:\n  retry: {initial_backoff: 1m}\n  targets:\n" + target + "}\n",
+                  "scalr.retry.initial_backoff",
+                  "1m is more than scalr.targets[0].retry.max_backoff (30s, the default)", env);
+}
+
 // --- web -----------------------------------------------------------------------------------
 
 TEST(ConfigWeb, ValidListenAddresses) {
