@@ -145,11 +145,14 @@ void parse_retry(const ConfigNode& retry, ScalrTargetSection& parsed) {
       {"max_attempts",
        [&](const ConfigNode& v) { config.max_attempts = static_cast<int>(v.integer(1, 20)); }},
       {"initial_backoff",
-       [&](const ConfigNode& v) { config.initial_backoff = v.duration(any_positive); }},
+       [&](const ConfigNode& v) {
+         config.initial_backoff = v.duration(any_positive);
+         parsed.initial_backoff_at = v.path();
+       }},
       {"max_backoff",
        [&](const ConfigNode& v) {
          config.max_backoff = v.duration(any_positive);
-         parsed.max_backoff_given = true;
+         parsed.max_backoff_at = v.path();
        }},
   });
 }
@@ -161,11 +164,12 @@ void check_backoffs(const ScalrTargetSection& section) {
   const std::string initial = format_duration(retry.initial_backoff);
   const std::string max = format_duration(retry.max_backoff);
   const std::string at = section.path + ".retry.";
-  if (section.max_backoff_given) {
-    fail_config(at + "max_backoff",
-                max + " is less than " + at + "initial_backoff (" + initial + ")");
+  const std::string initial_at =
+      section.initial_backoff_at.empty() ? at + "initial_backoff" : section.initial_backoff_at;
+  if (!section.max_backoff_at.empty()) {
+    fail_config(section.max_backoff_at, max + " is less than " + initial_at + " (" + initial + ")");
   }
-  fail_config(at + "initial_backoff",
+  fail_config(initial_at,
               initial + " is more than " + at + "max_backoff (" + max + ", the default)");
 }
 

@@ -63,7 +63,11 @@ struct ScalrTargetSection {
   std::optional<std::string> token_file;
   std::optional<std::string> token_credential;
   std::optional<std::string> token_env;
-  bool max_backoff_given = false;
+  // Where retry.initial_backoff and retry.max_backoff were written ("scalr.retry.max_backoff" for
+  // a target inheriting the block's), empty while they keep their defaults: a bad pair blames the
+  // key the user wrote, not the target that inherited it.
+  std::string initial_backoff_at;
+  std::string max_backoff_at;
   // Keys of this mapping that belong to one target only (url, accounts, tokens...): the `scalr:`
   // block with `targets:` must not set them, since no target would inherit them.
   std::vector<std::string> own_keys;

@@ -532,6 +532,25 @@ TEST(ConfigDurations, MaxBackoffMustNotBeBelowInitial) {
                   "less than scalr.retry.initial_backoff (1s)");
 }
 
+// A target inherits the block's retry settings; a bad pair names the keys where each was written,
+// not a key of the target that nobody wrote.
+TEST(ConfigDurations, MaxBackoffBelowInitialAcrossBlockAndTarget) {
+  const std::string target =
+      "    - {name: a, url: \"https://a.scalr.io\", token_env: T, accounts: [acc-1]";
+  const Environment env{{"T", "tok"}};
+  expect_rejected("scalr:\n  retry: {max_backoff: 1s}\n  targets:\n" + target +
+                      ", retry: {initial_backoff: 2s}}\n",
+                  "scalr.retry.max_backoff",
+                  "1s is less than scalr.targets[0].retry.initial_backoff (2s)", env);
+  expect_rejected("scalr:\n  retry: {initial_backoff: 5s}\n  targets:\n" + target +
+                      ", retry: {max_backoff: 2s}}\n",
+                  "scalr.targets[0].retry.max_backoff",
+                  "2s is less than scalr.retry.initial_backoff (5s)", env);
+  expect_rejected("scalr:\n  retry: {initial_backoff: 1m}\n  targets:\n" + target + "}\n",
+                  "scalr.retry.initial_backoff",
+                  "1m is more than scalr.targets[0].retry.max_backoff (30s, the default)", env);
+}
+
 // --- web -----------------------------------------------------------------------------------
 
 TEST(ConfigWeb, ValidListenAddresses) {
@@ -1157,6 +1176,9 @@ void expect_documented_defaults(const Config& config) {
   EXPECT_EQ(target.retry.initial_backoff, target_defaults.retry.initial_backoff);
   EXPECT_EQ(target.retry.max_backoff, target_defaults.retry.max_backoff);
   EXPECT_EQ(config.poll.shard, PollConfig{}.shard);
+  EXPECT_EQ(target.max_concurrency, target_defaults.max_concurrency);
+  EXPECT_EQ(target.max_requests_per_second, target_defaults.max_requests_per_second);
+  EXPECT_EQ(target.name, "default");
   const BillingPlan billing_defaults;
   EXPECT_EQ(config.billing.included_runs, billing_defaults.included_runs);
   EXPECT_EQ(config.billing.overage_price, billing_defaults.overage_price);
@@ -1209,7 +1231,7 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
     }
     uncommented += line + "\n";
   }
-  EXPECT_EQ(keys_uncommented, 37) << uncommented;
+  EXPECT_EQ(keys_uncommented, 39) << uncommented;
   const Config config = parse_config(uncommented, {});
   expect_documented_defaults(config);
   EXPECT_EQ(only_target(config).ca_file, ca.string());
