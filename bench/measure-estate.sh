@@ -20,7 +20,7 @@
 # --mode listed (default): each target lists its accounts (accounts: [...]); the first cycle asks
 # each account's name once (breakdown_by=account), 4 requests an account, later cycles 3.
 # --mode discover: each stand-in is a control tower and its target has discover: true; every
-# cycle lists the children (1 request a target) and then 3 requests an account.
+# cycle lists the children (a request per 100 children) and then 3 requests an account.
 #
 # The stand-ins (tests/scalr_stub/scalr_stub.py --profile many --control-tower --delay-ms) run
 # for the whole session, each serving its share of acc-m000001..; their stats are read and
@@ -127,9 +127,10 @@ config() {
   } >"$1"
 }
 
-# requests ACCOUNTS_PER_TARGET CYCLE: what one target must see in that cycle.
+# requests ACCOUNTS_PER_TARGET CYCLE: what one target must see in that cycle. Discovery lists every
+# child the stand-in serves (PER_TARGET, excluded ones too), 100 to a page (page_size).
 requests() {
-  if [[ $MODE == discover ]]; then echo $((1 + 3 * $1))
+  if [[ $MODE == discover ]]; then echo $(((PER_TARGET + 99) / 100 + 3 * $1))
   elif (($2 == 1)); then echo $((4 * $1))
   else echo $((3 * $1)); fi
 }
