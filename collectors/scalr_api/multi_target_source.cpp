@@ -1,5 +1,7 @@
 #include "collectors/scalr_api/multi_target_source.h"
 
+#include <optional>
+#include <thread>
 #include <utility>
 
 #include "util/log.h"
@@ -16,13 +18,33 @@ MultiTargetSource::MultiTargetSource(std::vector<std::unique_ptr<UsageSource>> t
 }
 
 std::vector<AccountListing> MultiTargetSource::list(const Period& period, std::stop_token stop) {
+  // Every target lists at once: a control tower whose discovery times out must not hold up the
+  // other targets' cycle (each lists on its own source, so they share nothing).
+  std::vector<std::vector<AccountListing>> per_target(targets_.size());
+  std::vector<std::optional<SourceError>> failures(targets_.size());
+  {
+    std::vector<std::jthread> threads;
+    for (std::size_t i = 0; i < targets_.size(); ++i) {
+      threads.emplace_back([&, i] {
+        try {
+          per_target[i] = targets_[i]->list(period, stop);
+        } catch (const SourceError& error) {
+          failures[i] = error;
+        }
+      });
+    }
+  }
+  for (const auto& failure : failures) {
+    if (failure) throw *failure;  // only cancellation: a Scalr target reports others in its listing
+  }
   std::vector<AccountListing> listings;
   std::map<std::string, UsageSource*> owners;
-  for (const auto& target : targets_) {
-    for (AccountListing& listing : target->list(period, stop)) {
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    UsageSource* target = targets_[i].get();
+    for (AccountListing& listing : per_target[i]) {
       std::vector<std::string> own;
       for (std::string& account : listing.accounts) {
-        const auto [owner, first] = owners.try_emplace(account, target.get());
+        const auto [owner, first] = owners.try_emplace(account, target);
         if (first) {
           own.push_back(std::move(account));
           continue;

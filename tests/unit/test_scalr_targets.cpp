@@ -240,6 +240,43 @@ TEST(MultiTarget, RoutesEachAccountToItsTargetAndKeepsADuplicateWithTheFirst) {
   }
 }
 
+// Lists only once the other target has started listing too: listed one after the other, the
+// first would wait for the second forever (here: 10 s, then it says so).
+class RendezvousSource final : public UsageSource {
+ public:
+  RendezvousSource(std::string name, std::atomic<int>& started) : name_(name), started_(started) {}
+  std::vector<std::string> accounts(const Period&, std::stop_token) override { return {}; }
+  std::vector<AccountListing> list(const Period&, std::stop_token) override {
+    ++started_;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (started_.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    met = started_.load() >= 2;
+    return {AccountListing{name_, {}, {}, 1, true, {}}};
+  }
+  std::string_view target_name() const override { return name_; }
+  AccountUsage fetch(const std::string&, const Period&, std::stop_token) override { return {}; }
+  bool met = false;
+
+ private:
+  std::string name_;
+  std::atomic<int>& started_;
+};
+
+TEST(MultiTarget, TargetsListAtOnceSoASlowOneHoldsUpNoOther) {
+  std::atomic<int> started{0};
+  auto a = std::make_unique<RendezvousSource>("a", started);
+  auto b = std::make_unique<RendezvousSource>("b", started);
+  RendezvousSource* first = a.get();
+  std::vector<std::unique_ptr<UsageSource>> targets;
+  targets.push_back(std::move(a));
+  targets.push_back(std::move(b));
+  MultiTargetSource source(std::move(targets));
+  EXPECT_EQ(source.list(kOctober, {}).size(), 2u);
+  EXPECT_TRUE(first->met);
+}
+
 TEST(PollerTargets, OneTargetsFailureLeavesTheOthersUpAndCountsDiscoveryErrors) {
   SnapshotStore store(BuildInfo{"t", "t"});
   TargetSource* broken = nullptr;
