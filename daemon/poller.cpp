@@ -30,11 +30,16 @@ Poller::Poller(Options options, const SourceFactory& make_source, SnapshotStore&
   // A reload that changed the shard: the other shards' accounts are no longer this one's.
   std::erase_if(working_.accounts,
                 [&](const auto& entry) { return !owns(options_.shard, entry.first); });
+  std::set<std::string> targets;
   for (const AccountListing& listing : source_->configured_listings()) {
+    targets.insert(listing.target);
     for (const std::string& account_id : owned_accounts(options_.shard, listing.accounts)) {
       working_.accounts[account_id].target = listing.target;
     }
   }
+  // A target a reload removed leaves with all its series, its request counts too.
+  std::erase_if(working_.api_requests,
+                [&](const auto& entry) { return !targets.contains(entry.first); });
 }
 
 void Poller::on_response(std::string_view target, int http_status, double seconds) {
