@@ -380,8 +380,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for k, v in headers:
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(body)
         self.entry_status, self.entry_bytes = status, len(body)
+        self.end_entry()
+        self.wfile.write(body)
 
     def send_json(self, status, obj):
         self.send(status, json.dumps(obj, ensure_ascii=False).encode(), "application/json")
@@ -404,17 +405,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.read_body()
         self.entry_status, self.entry_bytes = None, 0
         entry = self.request_entry(url)
+        self.current_entry = entry
         self.state.begin(entry)
         try:
             self.api(url, entry)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            ended = time.monotonic()
-            entry.update(status=self.entry_status, bytes=self.entry_bytes, ended=ended,
-                         duration_ms=round((ended - entry["started"]) * 1000))
-            self.state.end(entry)
+            self.end_entry()
+            self.current_entry = None
             self.log_request_line(entry)
+
+    def end_entry(self):
+        """Records the current API request as ended, once. send() calls it just before the body
+        goes out: a client cannot have the whole response (and start its next request in that
+        slot) before then, so in_flight never counts a request that has already ended for the
+        client, whatever the load. Faults that stream their body end it when done."""
+        entry = getattr(self, "current_entry", None)
+        if entry is None or entry.get("ended") is not None:
+            return
+        ended = time.monotonic()
+        entry.update(status=self.entry_status, bytes=self.entry_bytes, ended=ended,
+                     duration_ms=round((ended - entry["started"]) * 1000))
+        self.state.end(entry)
 
     def request_entry(self, url):
         headers, auth = {}, {"present": False, "scheme": None, "valid": False}
