@@ -74,6 +74,15 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval:
         time.sleep(interval)
 
 
+def prometheus_query(prom_url: str, expr: str) -> list:
+    """The result vector of an instant query against a real Prometheus; fails on any error."""
+    r = http_request(prom_url + "/api/v1/query?" + urllib.parse.urlencode({"query": expr}),
+                     timeout=10)
+    body = r.json()
+    assert r.status == 200 and body["status"] == "success", (expr, body)
+    return body["data"]["result"]
+
+
 def terminate(proc: subprocess.Popen, timeout: float) -> None:
     """SIGTERM, then SIGKILL if it has not exited after timeout seconds. No-op if already gone."""
     if proc.poll() is None:

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import threading
 import time
-import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -179,12 +178,7 @@ def estate(tmp_path):
             s.close()
 
 
-def query(prom_url: str, expr: str) -> list:
-    r = helpers.http_request(prom_url + "/api/v1/query?" + urllib.parse.urlencode({"query": expr}),
-                             timeout=10)
-    body = r.json()
-    assert r.status == 200 and body["status"] == "success", (expr, body)
-    return body["data"]["result"]
+query = helpers.prometheus_query
 
 
 def grafana_regex(*values: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -55,12 +54,7 @@ def prometheus(tmp_path):
         log.close()
 
 
-def query(prom_url: str, expr: str) -> list:
-    r = helpers.http_request(prom_url + "/api/v1/query?" + urllib.parse.urlencode({"query": expr}),
-                             timeout=10)
-    body = r.json()
-    assert r.status == 200 and body["status"] == "success", (expr, body)
-    return body["data"]["result"]
+query = helpers.prometheus_query
 
 
 def by_labels(result, *names) -> dict:

@@ -19,7 +19,6 @@ import json
 import shutil
 import signal
 import subprocess
-import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -200,11 +199,7 @@ class Prometheus:
             raise AssertionError(self.log_path.read_text(errors="replace")[-3000:]) from None
 
     def query(self, expr: str) -> list:
-        r = helpers.http_request(
-            self.url + "/api/v1/query?" + urllib.parse.urlencode({"query": expr}), timeout=10)
-        body = r.json()
-        assert r.status == 200 and body["status"] == "success", (expr, body)
-        return body["data"]["result"]
+        return helpers.prometheus_query(self.url, expr)
 
     def stop(self) -> None:
         helpers.terminate(self.proc, 15)

@@ -610,7 +610,6 @@ def test_prometheus_scrapes_over_tls_with_basic_auth(stub, exporter_factory, pki
     """The real consumer: Debian's Prometheus with scheme https, tls_config and basic_auth."""
     import json
     import shutil
-    import urllib.parse
 
     binary = shutil.which("prometheus") or "/usr/bin/prometheus"
     if not Path(binary).exists():
@@ -642,12 +641,8 @@ def test_prometheus_scrapes_over_tls_with_basic_auth(stub, exporter_factory, pki
         url = f"http://127.0.0.1:{port}"
 
         def query(expr):
-            r = helpers.http_request(url + "/api/v1/query?" +
-                                     urllib.parse.urlencode({"query": expr}), timeout=5)
-            body = r.json()
-            assert body["status"] == "success", body
             return {item["metric"].get("job", ""): float(item["value"][1])
-                    for item in body["data"]["result"]}
+                    for item in helpers.prometheus_query(url, expr)}
         wait_until(lambda: query("up") == {"good": 1.0, "wrong": 0.0}, 30, 0.5,
                    "up 1 for the good job and 0 for the wrong password")
         runs = wait_until(lambda: query(f'scalr_account_runs_total{{account_id="{MAIN}"}}'), 30,
