@@ -104,7 +104,10 @@ def test_requests_follow_the_api_page(stub, exporter):
         assert re.fullmatch(r"between:\d{4}-\d\d-01T00:00:00Z,\d{4}-\d\d-\d\dT23:59:59Z", between)
         assert r["params"]["page[size]"] == "100"
     breakdowns = {r["params"].get("breakdown_by") for r in requests}
-    assert breakdowns == {None, "environment", "workspace"}
+    # "account": each listed account's name, asked once (filtered to it, as the others).
+    assert breakdowns == {None, "environment", "workspace", "account"}
+    for r in requests:
+        assert r["params"].get("filter[account]"), r["query"]
 
 
 def test_empty_prefer_profile_sends_no_prefer_header(stub, exporter_factory):
@@ -187,7 +190,8 @@ def test_values_survive_rate_limits_and_server_errors(stub, exporter_factory):
 
     def faults_used():
         codes = series(exporter.metrics(), "scalr_exporter_api_requests_total")
-        return codes.get(frozenset({("code", "429")})) and codes.get(frozenset({("code", "500")}))
+        return codes.get(frozenset({("target", "default"), ("code", "429")})) and codes.get(
+            frozenset({("target", "default"), ("code", "500")}))
     wait_until(faults_used, 20, 0.1, "429 and 500 seen by the exporter")
     time.sleep(2.5)  # a couple more polls
     samples = exporter.metrics()
@@ -213,7 +217,8 @@ def test_persistent_server_errors_keep_last_good_values(stub, exporter_factory):
     # Bounded retries: max_attempts (3) per request, never a tight loop.
     polls = sample_value(samples, "scalr_exporter_poll_errors_total", account_id=MAIN,
                          reason="server_error")
-    n503 = sample_value(samples, "scalr_exporter_api_requests_total", code="503")
+    n503 = sample_value(samples, "scalr_exporter_api_requests_total", target="default",
+                        code="503")
     assert n503 <= 3 * (polls + 1)
     stub.reset()
     wait_all_up(exporter, [MAIN])
@@ -258,7 +263,8 @@ def test_unauthorized_sets_up_to_zero_and_recovers(stub_factory, exporter_factor
                             reason="unauthorized") >= 2
     assert_matches_sample_data(samples, accounts)  # last good values still served
     # Not retried: one 401 per account and poll.
-    n401 = sample_value(samples, "scalr_exporter_api_requests_total", code="401")
+    n401 = sample_value(samples, "scalr_exporter_api_requests_total", target="default",
+                        code="401")
     polls = sum(sample_value(samples, "scalr_exporter_poll_errors_total", account_id=a,
                              reason="unauthorized") for a in accounts)
     assert n401 == polls

@@ -206,8 +206,8 @@ def test_soak(stub_factory, exporter_factory, tmp_path):
     assert sample_value(after, "scalr_exporter_last_success_timestamp_seconds",
                         account_id=MAIN) - success_before >= duration / 2
     codes = series(after, "scalr_exporter_api_requests_total")
-    assert codes.get(frozenset({("code", "503")})), codes
-    assert codes.get(frozenset({("code", "500")})), codes
+    assert codes.get(frozenset({("target", "default"), ("code", "503")})), codes
+    assert codes.get(frozenset({("target", "default"), ("code", "500")})), codes
     assert sample_value(after, "scalr_exporter_poll_errors_total", account_id=TINY,
                         reason="server_error") >= 1
     assert sample_value(after, "scalr_exporter_config_last_reload_successful") == 1
