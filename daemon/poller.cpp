@@ -161,10 +161,12 @@ void Poller::record_discovery(const AccountListing& listing) {
       listing.error ? std::optional(listing.error->reason()) : std::nullopt;
   if (listing.error) {
     ++working_.targets[listing.target].discovery_errors[*now];
+    // log::Fields holds views: every value must outlive it.
+    const std::string last_known = std::to_string(listing.accounts.size()) + " last known";
     const log::Fields fields{{"target", listing.target},
                              {"reason", to_string(*now)},
                              {"error", listing.error->what()},
-                             {"accounts", std::to_string(listing.accounts.size()) + " last known"}};
+                             {"accounts", last_known}};
     if (last != now) {
       log::error("cannot discover the target's accounts", fields);
     } else {

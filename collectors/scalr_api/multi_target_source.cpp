@@ -53,7 +53,7 @@ std::vector<AccountListing> MultiTargetSource::list(const Period& period, std::s
         if (warned_.insert(account).second) {
           log::warn("account listed by two targets; polled through the first only",
                     {{"account", account},
-                     {"polled_by", std::string(owner->second->target_name())},
+                     {"polled_by", owner->second->target_name()},
                      {"also_listed_by", listing.target}});
         }
       }

@@ -84,11 +84,13 @@ std::string ScalrApiSource::account_name(const std::string& account_id, const Pe
     answered = !name.empty();
   } catch (const SourceError& error) {
     if (error.reason() == ErrorReason::cancelled) throw;
-    // The usage is complete without the name; only say why it stays unknown.
+    // The usage is complete without the name; only say why it stays unknown. (log::Fields holds
+    // views, so the message is a named string.)
+    const std::string message = without_token(error.what());
     log::debug("account name unknown", {{"target", target_.name},
                                         {"account", account_id},
                                         {"reason", to_string(error.reason())},
-                                        {"error", without_token(error.what())}});
+                                        {"error", message}});
     answered = !is_transient(error.reason());
   }
   if (!answered) return "";
