@@ -64,6 +64,11 @@ FetchOutcome fetch_one(UsageSource& source, const std::string& account_id, const
   return outcome;
 }
 
+// A listing's workers: its concurrency, never more than it has accounts, at least one.
+std::size_t workers_for(const AccountListing& listing) {
+  return std::min(std::max<std::size_t>(1, listing.max_concurrency), listing.accounts.size());
+}
+
 }  // namespace
 
 void fetch_concurrently(UsageSource& source, const std::vector<AccountListing>& listings,
@@ -74,7 +79,7 @@ void fetch_concurrently(UsageSource& source, const std::vector<AccountListing>& 
   std::size_t workers = 0;
   for (const AccountListing& listing : listings) {
     next.push_back(std::make_unique<std::atomic<std::size_t>>(0));
-    workers += std::min(std::max<std::size_t>(1, listing.max_concurrency), listing.accounts.size());
+    workers += workers_for(listing);
   }
   Mailbox mailbox(workers);
   {
@@ -83,9 +88,7 @@ void fetch_concurrently(UsageSource& source, const std::vector<AccountListing>& 
     for (std::size_t i = 0; i < listings.size(); ++i) {
       const AccountListing& listing = listings[i];
       std::atomic<std::size_t>& cursor = *next[i];
-      const std::size_t count =
-          std::min(std::max<std::size_t>(1, listing.max_concurrency), listing.accounts.size());
-      for (std::size_t w = 0; w < count; ++w) {
+      for (std::size_t w = 0; w < workers_for(listing); ++w) {
         threads.emplace_back([&, stop] {
           for (std::size_t at = cursor++; at < listing.accounts.size() && !stop.stop_requested();
                at = cursor++) {
