@@ -35,11 +35,18 @@ struct EnvironmentUsage {
 struct WorkspaceUsage {
   std::string id;
   std::string name;  // empty when the source does not know it
-  // The Scalr API's workspace breakdown does not say which environment a workspace belongs to;
-  // the PostgreSQL source does. Unknown stays nullopt, and the metrics then omit those labels.
+  // The Scalr API's usage breakdown does not say which environment a workspace belongs to; its
+  // workspace listing does (enrichment), and the PostgreSQL source does. A source that cannot know
+  // leaves nullopt, and the metrics then omit those labels; a source that can know but does not
+  // for this workspace (deleted, enrichment failing) sets "" so every series has the same labels.
   std::optional<std::string> environment_id;
   std::optional<std::string> environment_name;
   UsageCounts usage;
+  // The workspace's tag names, sorted, as the source knows them (the Scalr API's workspace listing,
+  // a PostgreSQL query's workspace_tags); empty when it has none or the source does not know.
+  // Chargeback rules match on them (model/chargeback.h); no metric carries them as labels.
+  // (After usage, so the positional initialisers written before tags existed stay valid.)
+  std::vector<std::string> tags;
 };
 
 struct DailyUsage {
