@@ -156,31 +156,16 @@ void top_chart(std::string& out, const AccountReport& account) {
     out += "<p class=\"empty\">No workspace had runs in this period.</p>\n";
     return;
   }
-  constexpr double kWidth = 760, kLabel = 250, kBarMax = 420, kRow = 22;
-  const double height = kRow * static_cast<double>(account.top_workspaces.size()) + 8;
-  std::uint64_t max_runs = 0;
-  for (const WorkspaceRow& ws : account.top_workspaces)
-    max_runs = std::max(max_runs, ws.usage.runs);
-  const double scale = max_runs == 0 ? 0 : kBarMax / static_cast<double>(max_runs);
-
-  out += "<figure>\n<svg class=\"chart top\" viewBox=\"0 0 " + coord(kWidth) + " " + coord(height) +
-         "\" width=\"" + coord(kWidth) + "\" height=\"" + coord(height) +
-         "\" role=\"img\" aria-label=\"Top workspaces by runs\">\n";
-  for (std::size_t i = 0; i < account.top_workspaces.size(); ++i) {
-    const WorkspaceRow& ws = account.top_workspaces[i];
-    const double y = 4 + kRow * static_cast<double>(i);
-    const double w = static_cast<double>(ws.usage.runs) * scale;
-    out += "<g><title>" + text(label_of(ws)) + " (" + text(ws.id) +
-           "): " + std::to_string(ws.usage.runs) + " runs, " + hours(ws.usage.run_seconds) +
-           " h</title>\n";
-    out += "<text x=\"" + coord(kLabel - 8) + "\" y=\"" + coord(y + 15) +
-           "\" text-anchor=\"end\">" + text(shorten(label_of(ws), 36)) + "</text>\n";
-    out += "<rect class=\"bar\" x=\"" + coord(kLabel) + "\" y=\"" + coord(y + 3) + "\" width=\"" +
-           coord(w) + "\" height=\"" + coord(kRow - 6) + "\"/>\n";
-    out += "<text x=\"" + coord(kLabel + w + 6) + "\" y=\"" + coord(y + 15) + "\">" +
-           std::to_string(ws.usage.runs) + "</text>\n</g>\n";
+  std::vector<Bar> bars;
+  for (const WorkspaceRow& ws : account.top_workspaces) {
+    bars.push_back(Bar{label_of(ws),
+                       text(label_of(ws)) + " (" + text(ws.id) +
+                           "): " + std::to_string(ws.usage.runs) + " runs, " +
+                           hours(ws.usage.run_seconds) + " h",
+                       ws.usage.runs});
   }
-  out += "</svg>\n<figcaption class=\"note\">Top " + std::to_string(account.top_workspaces.size()) +
+  bar_chart(out, "top", "Top workspaces by runs", bars);
+  out += "<figcaption class=\"note\">Top " + std::to_string(account.top_workspaces.size()) +
          " workspaces by runs.</figcaption>\n</figure>\n";
 }
 

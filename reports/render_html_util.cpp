@@ -1,5 +1,7 @@
 #include "reports/render_html_util.h"
 
+#include <algorithm>
+
 namespace scalr_usage::render_detail::html {
 
 namespace {
@@ -99,6 +101,32 @@ std::string shorten(std::string_view s, std::size_t max_chars) {
   }
   if (i >= s.size()) return std::string(s);
   return std::string(s.substr(0, i)) + "\xE2\x80\xA6";
+}
+
+void bar_chart(std::string& out, std::string_view css_class, std::string_view aria_label,
+               const std::vector<Bar>& bars) {
+  constexpr double kWidth = 760, kLabel = 250, kBarMax = 420, kRow = 22;
+  const double height = kRow * static_cast<double>(bars.size()) + 8;
+  std::uint64_t max_value = 0;
+  for (const Bar& bar : bars) max_value = std::max(max_value, bar.value);
+  const double scale = max_value == 0 ? 0 : kBarMax / static_cast<double>(max_value);
+
+  out += "<figure>\n<svg class=\"chart " + std::string(css_class) + "\" viewBox=\"0 0 " +
+         coord(kWidth) + " " + coord(height) + "\" width=\"" + coord(kWidth) + "\" height=\"" +
+         coord(height) + "\" role=\"img\" aria-label=\"" + std::string(aria_label) + "\">\n";
+  for (std::size_t i = 0; i < bars.size(); ++i) {
+    const Bar& bar = bars[i];
+    const double y = 4 + kRow * static_cast<double>(i);
+    const double w = static_cast<double>(bar.value) * scale;
+    out += "<g><title>" + bar.title_html + "</title>\n";
+    out += "<text x=\"" + coord(kLabel - 8) + "\" y=\"" + coord(y + 15) +
+           "\" text-anchor=\"end\">" + text(shorten(bar.label, 36)) + "</text>\n";
+    out += "<rect class=\"bar\" x=\"" + coord(kLabel) + "\" y=\"" + coord(y + 3) + "\" width=\"" +
+           coord(w) + "\" height=\"" + coord(kRow - 6) + "\"/>\n";
+    out += "<text x=\"" + coord(kLabel + w + 6) + "\" y=\"" + coord(y + 15) + "\">" +
+           std::to_string(bar.value) + "</text>\n</g>\n";
+  }
+  out += "</svg>\n";
 }
 
 }  // namespace scalr_usage::render_detail::html

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "reports/render_util.h"
 
@@ -24,5 +25,18 @@ inline std::string hours(std::uint64_t seconds) {
   return fixed(static_cast<double>(seconds) / 3600, 2);
 }
 inline std::string coord(double v) { return fixed(v, 1); }
+
+// One bar of bar_chart: its label as plain text, its tooltip already as HTML, its length.
+struct Bar {
+  std::string label;
+  std::string title_html;
+  std::uint64_t value = 0;
+};
+
+// Opens a <figure> and writes horizontal bars, one per entry, labelled with the (shortened)
+// label and the value; the caller adds the figcaption and closes the figure. css_class and
+// aria_label are literals of the caller's, not data.
+void bar_chart(std::string& out, std::string_view css_class, std::string_view aria_label,
+               const std::vector<Bar>& bars);
 
 }  // namespace scalr_usage::render_detail::html
