@@ -231,13 +231,19 @@ std::string render_html(const Report& report) {
   out += ".</p>\n</header>\n";
   if (report.accounts.empty()) out += "<p class=\"empty\">No accounts in this report.</p>\n";
   for (const AccountReport* account : accounts_by_id(report)) {
-    out += "<section class=\"account\">\n<h2>Account <span class=\"id\">" +
+    // The name next to the id where the source knows it.
+    const std::string name =
+        account->account_name.empty()
+            ? ""
+            : "<span class=\"name\">" + text(account->account_name) + "</span> ";
+    out += "<section class=\"account\">\n<h2>Account " + name + "<span class=\"id\">" +
            text(account->account_id) + "</span></h2>\n";
     summary_table(out, *account);
     out += "<h3>Runs per day</h3>\n";
     daily_chart(out, *account);
     out += "<h3>Top workspaces</h3>\n";
     top_chart(out, *account);
+    chargeback_section(out, report, *account);
     out += "<h3>Environments</h3>\n";
     environment_table(out, *account);
     out += "<h3>Workspaces</h3>\n";

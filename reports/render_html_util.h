@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "reports/render_util.h"
+#include "reports/report.h"
 
 namespace scalr_usage::render_detail::html {
 
@@ -34,9 +35,13 @@ struct Bar {
 };
 
 // Opens a <figure> and writes horizontal bars, one per entry, labelled with the (shortened)
-// label and the value; the caller adds the figcaption and closes the figure. css_class and
-// aria_label are literals of the caller's, not data.
+// label and the value; the caller adds the figcaption and closes the figure. css_class is a
+// literal of the caller's, aria_label already HTML.
 void bar_chart(std::string& out, std::string_view css_class, std::string_view aria_label,
                const std::vector<Bar>& bars);
+
+// "By <first label>": the account's chargeback groups as a chart and a table
+// (render_html_chargeback.cpp); nothing when the report has no chargeback labels.
+void chargeback_section(std::string& out, const Report& report, const AccountReport& account);
 
 }  // namespace scalr_usage::render_detail::html
