@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "chargeback/config.h"
 #include "config/node.h"
+#include "report_test_util.h"
+#include "reports/render.h"
 #include "reports/report.h"
 
 namespace scalr_usage {
@@ -185,6 +188,42 @@ TEST(ReportChargeback, CentsAddUpToTheOverageExactlyForAwkwardSplits) {
       EXPECT_EQ(sum, overage);
     }
   }
+}
+
+// Without a plan the groups still show runs and run time, and no cost: null in JSON, empty CSV
+// cost fields, FOCUS BilledCost 0 with the Tags, no cost column in HTML.
+TEST(ReportChargeback, WithoutAPlanEveryFormatShowsTheGroupsWithoutCost) {
+  Report report;
+  report.period = mixed().period;
+  report.chargeback_labels = rules_from(kRules).labels();
+  report.accounts = {build_account_report(mixed(), nullptr, BillingPlan{}, rules_from(kRules))};
+
+  const auto doc = nlohmann::json::parse(render_json(report));
+  const auto& groups = doc["accounts"][0]["chargeback"];
+  ASSERT_EQ(groups.size(), 4u);
+  EXPECT_EQ(groups[1]["labels"], (nlohmann::json{{"team", "payments"}, {"cost_center", "CC-100"}}));
+  EXPECT_EQ(groups[1]["runs"], 150);
+  EXPECT_TRUE(groups[1]["overage_cost_cents"].is_null());
+  EXPECT_TRUE(groups[1]["overage_cost"].is_null());
+
+  std::size_t chargeback_rows = 0;
+  for (const auto& r : report_test::csv_records(render_csv(report), nullptr)) {
+    if (r.at("level") != "chargeback") continue;
+    ++chargeback_rows;
+    EXPECT_EQ(r.at("overage_cost"), "");
+    EXPECT_EQ(r.at("currency"), "");
+  }
+  EXPECT_EQ(chargeback_rows, 4u);
+
+  for (const auto& r : report_test::csv_records(render_focus(report), nullptr)) {
+    EXPECT_EQ(r.at("BilledCost"), "0.00");
+    EXPECT_EQ(r.at("x_CostAllocationMethod"), "None");
+    EXPECT_EQ(nlohmann::json::parse(r.at("Tags")).size(), 2u);
+  }
+
+  const std::string html = render_html(report);
+  EXPECT_NE(html.find("<h3>By team</h3>"), std::string::npos);
+  EXPECT_EQ(html.find("Overage cost</th>"), std::string::npos);
 }
 
 }  // namespace
