@@ -69,12 +69,13 @@ Workers::Workers(const Config& config, SnapshotStore& store)
                                        make_source_factory(config, true), store)),
       leadership_(make_leadership(config.reports)),
       // Built before any thread starts, so the first scrape already has the report series.
-      scheduler_(
-          std::make_unique<ReportScheduler>(ReportScheduler::Options{.reports = config.reports,
-                                                                     .plan = config.billing,
-                                                                     .shard = config.poll.shard,
-                                                                     .store = leadership_},
-                                            make_source_factory(config, false), store)) {
+      scheduler_(std::make_unique<ReportScheduler>(
+          ReportScheduler::Options{.reports = config.reports,
+                                   .plan = config.billing,
+                                   .chargeback = config.chargeback,
+                                   .shard = config.poll.shard,
+                                   .store = leadership_},
+          make_source_factory(config, false), store)) {
   poller_->set_cycle_observer(
       [](const Snapshot& snapshot) { systemd::status(poll_summary(snapshot)); });
   poll_thread_ = std::jthread([this](std::stop_token stop) { poller_->run(stop); });
