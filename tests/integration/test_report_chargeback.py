@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import fnmatch
 import html as html_lib
 import io
 import json
@@ -50,31 +49,8 @@ CHARGEBACK = {
 }
 
 
-# ---- the rules, again, in Python -----------------------------------------------------------------
-
-def _pattern_matches(pattern: str, value: str) -> bool:
-    if pattern.startswith("~"):
-        return re.search(pattern[1:], value) is not None
-    # fnmatchcase's [...] classes are not chargeback glob syntax; the patterns here have none.
-    assert "[" not in pattern
-    return fnmatch.fnmatchcase(value, pattern)
-
-
-def _classify_here(section: dict, facts: dict) -> tuple:
-    """First matching rule, else the default; labels neither sets are "". No templates or tags:
-    the rules above use neither."""
-    for rule in section["rules"]:
-        if all(_pattern_matches(p, facts.get(k) or "") for k, p in rule["match"].items()):
-            chosen = rule["set"]
-            break
-    else:
-        chosen = section.get("default", {})
-    return tuple(chosen.get(label, "") for label in section["labels"])
-
-
-# The shared Python version of the rules (helpers.chargeback_classify, on main) when this branch
-# has it; this file's own otherwise. Either is written independently of the exporter.
-classify = getattr(helpers, "chargeback_classify", None) or _classify_here
+# The rules, again, in Python (helpers.chargeback_classify), written independently of the exporter.
+classify = helpers.chargeback_classify
 
 
 # ---- what the reports must say -------------------------------------------------------------------
