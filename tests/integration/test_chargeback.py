@@ -147,3 +147,54 @@ def test_without_a_chargeback_section_there_is_no_info_metric(postgres, pg_expor
                30, 0.2, "source up")
     text = exporter.scrape().body
     assert INFO not in (text.decode() if isinstance(text, bytes) else text)
+
+
+# The API source: environments and tags come from workspace enrichment (the stand-in's workspace
+# listing). Tags decide here: a rule on two keys (an environment glob and a tag), a tag's value
+# through {tag:KEY}, deleted workspaces (no environment) caught by an empty environment_id.
+API_SECTION = {
+    "labels": ["team", "cost_center"],
+    "rules": [
+        {"match": {"environment_name": "prod*", "workspace_tag": "cost-center:*"},
+         "set": {"team": "prod-{tag:team}", "cost_center": "{tag:cost-center}"}},
+        {"match": {"workspace_tag": "team:*"}, "set": {"team": "{tag:team}"}},
+        {"match": {"environment_id": ""}, "set": {"team": "deleted"}},
+    ],
+    "default": {"team": "unallocated"},
+}
+
+
+def api_facts(expected, profile="small") -> dict:
+    """{(account, workspace): facts} as enrichment should see them: the listing's environment and
+    tags for a listed workspace, nothing for a deleted one."""
+    listed = {}
+    for account in expected.accounts:
+        for ws in sample_data.listed_workspaces(profile, account):
+            listed[(account, ws.id)] = ws
+    facts = {}
+    for key in expected.workspaces:
+        account, workspace = key
+        ws = listed.get(key)
+        env = expected.workspace_environments.get(key, "") if ws else ""
+        facts[key] = {"account_id": account, "workspace_id": workspace,
+                      "workspace_name": expected.workspace_names.get(key) or "",
+                      "environment_id": env,
+                      "environment_name": expected.environment_names.get((account, env), ""),
+                      "tags": list(sample_data.workspace_tags(ws)) if ws else []}
+    return facts
+
+
+def test_api_workspaces_are_labelled_from_enrichment(stub, exporter_factory):
+    exporter = exporter_factory(stub, overrides={"chargeback": API_SECTION})
+    accounts = exporter.config["scalr"]["accounts"]
+    start, end = current_month()
+    expected = helpers.expected_usage(start, end, accounts=accounts)
+    facts = api_facts(expected)
+    want = {key: helpers.chargeback_classify(API_SECTION, f) for key, f in facts.items()}
+    teams = {team for team, _ in want.values()}
+    # The data exercises every rule: the two-key rule, a plain tag, deleted, and the default.
+    assert any(t.startswith("prod-") for t in teams) and "deleted" in teams \
+        and "unallocated" in teams and teams & {"payments", "data", "platform"}, teams
+    got = wait_until(lambda: (lambda g: g if len(g) == len(want) else None)(
+        info_labels(exporter.metrics())), 60, 0.2, "every workspace labelled")
+    assert got == want
