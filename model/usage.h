@@ -45,9 +45,8 @@ struct WorkspaceUsage {
   // The workspace's tag names, sorted, as the source knows them (the Scalr API's workspace listing,
   // a PostgreSQL query's workspace_tags); empty when it has none or the source does not know.
   // Chargeback rules match on them (model/chargeback.h); no metric carries them as labels.
-  // (After usage, and defaulted, so the positional initialisers written before tags existed stay
-  // valid without -Wmissing-field-initializers.)
-  std::vector<std::string> tags = {};
+  // (After usage, so the positional initialisers written before tags existed stay valid.)
+  std::vector<std::string> tags;
 };
 
 struct DailyUsage {
