@@ -63,9 +63,10 @@ Poller::SourceFactory make_source_factory(const Config& config, bool check_at_st
 
 Workers::Workers(const Config& config, SnapshotStore& store)
     : max_poll_(max_poll_duration(config)),
-      poller_(std::make_unique<Poller>(
-          Poller::Options{.interval = config.poll.interval, .shard = config.poll.shard},
-          make_source_factory(config, true), store)),
+      poller_(std::make_unique<Poller>(Poller::Options{.interval = config.poll.interval,
+                                                       .shard = config.poll.shard,
+                                                       .chargeback = config.chargeback},
+                                       make_source_factory(config, true), store)),
       leadership_(make_leadership(config.reports)),
       // Built before any thread starts, so the first scrape already has the report series.
       scheduler_(
