@@ -34,6 +34,30 @@ inline constexpr std::string_view kDefaultQuery = R"sql(SELECT account_id,
  WHERE finished_at >= $1 AND finished_at < $2
  GROUP BY account_id, environment_id, workspace_id, (finished_at AT TIME ZONE 'UTC')::date)sql";
 
+// The default query before account_name and workspace_tags, for a scalr_runs that etc/postgres/
+// schema.sql has not upgraded yet: an exporter upgraded before its database keeps working, without
+// account names and tags, instead of failing on columns that do not exist.
+inline constexpr std::string_view kDefaultQueryWithoutOptionalColumns = R"sql(SELECT account_id,
+       environment_id,
+       (array_agg(environment_name ORDER BY finished_at DESC, run_id DESC)
+          FILTER (WHERE environment_name IS NOT NULL))[1] AS environment_name,
+       workspace_id,
+       (array_agg(workspace_name ORDER BY finished_at DESC, run_id DESC)
+          FILTER (WHERE workspace_name IS NOT NULL))[1] AS workspace_name,
+       (finished_at AT TIME ZONE 'UTC')::date AS date,
+       count(*) AS runs_count,
+       sum(duration_seconds) AS runs_seconds
+  FROM scalr_runs
+ WHERE finished_at >= $1 AND finished_at < $2
+ GROUP BY account_id, environment_id, workspace_id, (finished_at AT TIME ZONE 'UTC')::date)sql";
+
+// How many of the optional columns the scalr_runs the default query would read has: 2 once
+// schema.sql has upgraded it. to_regclass resolves the name through the search_path as the query
+// does, and gives NULL (so 0) when there is no such table; pg_attribute is readable by every role.
+inline constexpr std::string_view kOptionalColumnsPresent =
+    "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('scalr_runs') "
+    "AND attname IN ('account_name', 'workspace_tags') AND attnum > 0 AND NOT attisdropped";
+
 // The columns every query must return, in the order errors list them. Other columns are ignored.
 inline constexpr std::array<std::string_view, 8> kRequiredColumns = {
     "account_id",     "environment_id", "environment_name", "workspace_id",
