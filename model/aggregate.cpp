@@ -4,17 +4,15 @@
 
 namespace scalr_usage {
 
-namespace aggregate_detail {
+namespace {
 
-void Latest::offer(std::chrono::year_month_day date, const std::string& value) {
-  if (value.empty()) return;
-  if (!date_ || date > *date_ || (date == *date_ && value < value_)) {
-    date_ = date;
-    value_ = value;
-  }
+// A name is offered only when the row has one: empty means unknown, not "renamed to nothing".
+void offer_name(aggregate_detail::Latest<std::string>& latest, std::chrono::year_month_day date,
+                const std::string& name) {
+  if (!name.empty()) latest.offer(date, name);
 }
 
-}  // namespace aggregate_detail
+}  // namespace
 
 AccountAggregator::AccountAggregator(std::string account_id, Period period) {
   usage_.account_id = std::move(account_id);
@@ -26,19 +24,22 @@ void AccountAggregator::add(const WorkspaceDayRow& row) {
   const UsageCounts counts{row.runs, row.run_seconds};
   usage_.total += counts;
   daily_[row.date] += counts;
+  offer_name(account_name_, row.date, row.account_name);
 
   aggregate_detail::EnvironmentSums& environment = environments_[row.environment_id];
   environment.usage += counts;
-  environment.name.offer(row.date, row.environment_name);
+  offer_name(environment.name, row.date, row.environment_name);
 
   aggregate_detail::WorkspaceSums& workspace = workspaces_[row.workspace_id];
   workspace.usage += counts;
-  workspace.name.offer(row.date, row.workspace_name);
-  workspace.environment_id.offer(row.date, row.environment_id);
+  offer_name(workspace.name, row.date, row.workspace_name);
+  offer_name(workspace.environment_id, row.date, row.environment_id);
+  if (row.workspace_tags) workspace.tags.offer(row.date, *row.workspace_tags);
 }
 
 AccountUsage AccountAggregator::finish() && {
   AccountUsage usage = std::move(usage_);
+  usage.account_name = account_name_.value();
   usage.environments.reserve(environments_.size());
   for (const auto& [id, sums] : environments_) {
     usage.environments.push_back(EnvironmentUsage{id, sums.name.value(), sums.usage});
@@ -59,6 +60,7 @@ AccountUsage AccountAggregator::finish() && {
     workspace.environment_name =
         environment == environments_.end() ? std::string() : environment->second.name.value();
     workspace.usage = sums.usage;
+    workspace.tags = sums.tags.value();
     usage.workspaces.push_back(std::move(workspace));
   }
   usage.daily.reserve(daily_.size());

@@ -146,14 +146,31 @@ auto PostgresSource::transact(std::stop_token stop, Work work) {
   }
 }
 
+bool PostgresSource::without_optional_columns(pqxx::transaction_base& transaction) {
+  if (!config_.query.empty()) return false;
+  const pqxx::result present = transaction.exec(std::string(postgres_sql::kOptionalColumnsPresent));
+  const bool without = present.at(0).at(0).as<long>() < 2;
+  if (without && !warned_without_optional_columns_) {
+    log::warn(
+        "scalr_runs has no account_name and workspace_tags columns; load etc/postgres/schema.sql "
+        "again to add them (until then account names and workspace tags are unknown)");
+  }
+  warned_without_optional_columns_ = without;
+  return without;
+}
+
 void PostgresSource::check_query(std::stop_token stop) {
   const Period period = month_containing(std::chrono::floor<std::chrono::seconds>(Clock::now()));
   const bool custom = !config_.query.empty();
   transact(stop, [&](pqxx::transaction_base& transaction) {
+    const std::string sql =
+        without_optional_columns(transaction)
+            ? postgres_sql::column_check(postgres_sql::kDefaultQueryWithoutOptionalColumns)
+            : check_sql_;
     pqxx::result result;
     try {
-      result = transaction.exec_params(check_sql_, format_rfc3339(period.start),
-                                       format_rfc3339(period.end));
+      result =
+          transaction.exec_params(sql, format_rfc3339(period.start), format_rfc3339(period.end));
     } catch (const pqxx::sql_error& error) {
       if (!is_statement_error(error)) throw;
       std::string message = std::string(kQueryKey) + ": " +
@@ -190,7 +207,11 @@ void PostgresSource::load(const Period& period, std::stop_token stop) {
     sums.clear();  // a retry after a lost connection starts over
     row_count = 0;
     const auto deadline = std::chrono::steady_clock::now() + config_.statement_timeout;
-    transaction.exec_params(cursor_sql_, format_rfc3339(period.start), format_rfc3339(period.end));
+    const std::string sql =
+        without_optional_columns(transaction)
+            ? postgres_sql::declare_cursor(postgres_sql::kDefaultQueryWithoutOptionalColumns)
+            : cursor_sql_;
+    transaction.exec_params(sql, format_rfc3339(period.start), format_rfc3339(period.end));
     for (bool first = true;; first = false) {
       if (!first) {
         if (stop.stop_requested()) {

@@ -27,6 +27,13 @@
 namespace scalr_usage {
 
 struct PqConnection;  // pq/connection.h
+}  // namespace scalr_usage
+
+namespace pqxx {
+class transaction_base;
+}  // namespace pqxx
+
+namespace scalr_usage {
 
 // Not thread-safe, like every UsageSource: one thread polls. The only other thread that touches it
 // is the one requesting stop, through the stop callback, which the connection mutex guards.
@@ -72,6 +79,11 @@ class PostgresSource final : public UsageSource {
   void drop_connection() noexcept;
   void cancel_running_query() noexcept;
 
+  // Whether the default query must do without the optional columns, as scalr_runs lacks them
+  // (schema.sql not loaded again since they were added); warns once when that starts. Always
+  // false for a custom query, which is taken as written.
+  bool without_optional_columns(pqxx::transaction_base& transaction);
+
   // Reads the rows through the cursor (read_rows, collectors/postgres/rows.h).
   void load(const Period& period, std::stop_token stop);
   SourceError timeout_error(std::string_view detail) const;
@@ -82,6 +94,7 @@ class PostgresSource final : public UsageSource {
   DsnScrubber scrub_;
   std::string cursor_sql_;
   std::string check_sql_;
+  bool warned_without_optional_columns_ = false;
 
   std::mutex connection_mutex_;  // guards connection_ against the stop callback's cancel
   std::unique_ptr<PqConnection> connection_;

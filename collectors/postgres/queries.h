@@ -12,8 +12,32 @@ namespace scalr_usage::postgres_sql {
 
 // One row per workspace and UTC day with runs, from the raw runs table, for the runs that finished
 // in [$1, $2). Names come from the day's latest run that has one, so a rename shows up on the day
-// it happened. sum(bigint) is numeric in PostgreSQL; the source reads either.
+// it happened; so do the account's name and the workspace's tags (an empty list is a list: a
+// workspace whose tags were all removed). array_agg cannot collect arrays of different lengths,
+// so the tags travel through their text form, which casts back to the same text[] exactly.
+// sum(bigint) is numeric in PostgreSQL; the source reads either.
 inline constexpr std::string_view kDefaultQuery = R"sql(SELECT account_id,
+       environment_id,
+       (array_agg(environment_name ORDER BY finished_at DESC, run_id DESC)
+          FILTER (WHERE environment_name IS NOT NULL))[1] AS environment_name,
+       workspace_id,
+       (array_agg(workspace_name ORDER BY finished_at DESC, run_id DESC)
+          FILTER (WHERE workspace_name IS NOT NULL))[1] AS workspace_name,
+       (finished_at AT TIME ZONE 'UTC')::date AS date,
+       count(*) AS runs_count,
+       sum(duration_seconds) AS runs_seconds,
+       (array_agg(account_name ORDER BY finished_at DESC, run_id DESC)
+          FILTER (WHERE account_name <> ''))[1] AS account_name,
+       (array_agg(workspace_tags::text ORDER BY finished_at DESC, run_id DESC)
+          FILTER (WHERE workspace_tags IS NOT NULL))[1]::text[] AS workspace_tags
+  FROM scalr_runs
+ WHERE finished_at >= $1 AND finished_at < $2
+ GROUP BY account_id, environment_id, workspace_id, (finished_at AT TIME ZONE 'UTC')::date)sql";
+
+// The default query before account_name and workspace_tags, for a scalr_runs that etc/postgres/
+// schema.sql has not upgraded yet: an exporter upgraded before its database keeps working, without
+// account names and tags, instead of failing on columns that do not exist.
+inline constexpr std::string_view kDefaultQueryWithoutOptionalColumns = R"sql(SELECT account_id,
        environment_id,
        (array_agg(environment_name ORDER BY finished_at DESC, run_id DESC)
           FILTER (WHERE environment_name IS NOT NULL))[1] AS environment_name,
@@ -27,10 +51,23 @@ inline constexpr std::string_view kDefaultQuery = R"sql(SELECT account_id,
  WHERE finished_at >= $1 AND finished_at < $2
  GROUP BY account_id, environment_id, workspace_id, (finished_at AT TIME ZONE 'UTC')::date)sql";
 
+// How many of the optional columns the scalr_runs the default query would read has: 2 once
+// schema.sql has upgraded it. to_regclass resolves the name through the search_path as the query
+// does, and gives NULL (so 0) when there is no such table; pg_attribute is readable by every role.
+inline constexpr std::string_view kOptionalColumnsPresent =
+    "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('scalr_runs') "
+    "AND attname IN ('account_name', 'workspace_tags') AND attnum > 0 AND NOT attisdropped";
+
 // The columns every query must return, in the order errors list them. Other columns are ignored.
 inline constexpr std::array<std::string_view, 8> kRequiredColumns = {
     "account_id",     "environment_id", "environment_name", "workspace_id",
     "workspace_name", "date",           "runs_count",       "runs_seconds"};
+
+// The columns a query may return. Without account_name the account's name is unknown (empty);
+// without workspace_tags every workspace has no tags. workspace_tags must be a text array (text[],
+// varchar[]), since its elements are read as PostgreSQL prints an array.
+inline constexpr std::array<std::string_view, 2> kOptionalColumns = {"account_name",
+                                                                     "workspace_tags"};
 
 // Runs first in every poll's read-only transaction, with $1 the statement timeout in milliseconds.
 // All three settings are transaction-local (set_config(..., true)), so they never outlive the poll.

@@ -13,15 +13,97 @@ namespace scalr_usage {
 
 namespace {
 
-// Where each of kRequiredColumns is in a batch, in kRequiredColumns order.
-using ColumnIndex = std::array<pqxx::row::size_type, postgres_sql::kRequiredColumns.size()>;
+// Every column the rows are read from: kRequiredColumns, then kOptionalColumns.
+constexpr std::size_t kColumnCount =
+    postgres_sql::kRequiredColumns.size() + postgres_sql::kOptionalColumns.size();
+
+// In kRequiredColumns order, then kOptionalColumns order.
+enum Column {
+  account,
+  environment,
+  environment_name,
+  workspace,
+  workspace_name,
+  date,
+  runs,
+  seconds,
+  account_name,
+  workspace_tags
+};
+static_assert(workspace_tags + 1 == kColumnCount);
+
+std::string_view name_of(Column column) {
+  const std::size_t n = column;
+  return n < postgres_sql::kRequiredColumns.size()
+             ? postgres_sql::kRequiredColumns[n]
+             : postgres_sql::kOptionalColumns[n - postgres_sql::kRequiredColumns.size()];
+}
+
+// Where each column is in a batch; nullopt for an optional column the query does not return.
+using ColumnIndex = std::array<std::optional<pqxx::row::size_type>, kColumnCount>;
+
+std::optional<pqxx::row::size_type> find_column(const pqxx::result& result, std::string_view name) {
+  for (pqxx::row::size_type i = 0; i < result.columns(); ++i) {
+    if (name == result.column_name(i)) return i;
+  }
+  return std::nullopt;
+}
 
 ColumnIndex column_index(const pqxx::result& batch) {
   ColumnIndex index{};
   for (std::size_t i = 0; i < index.size(); ++i) {
-    index[i] = batch.column_number(std::string(postgres_sql::kRequiredColumns[i]));
+    index[i] = find_column(batch, name_of(static_cast<Column>(i)));
   }
   return index;
+}
+
+// The array types whose elements PostgreSQL prints as plain strings: text[], varchar[], bpchar[]
+// and name[] (pg_type's fixed OIDs). A text column, json or jsonb would be read wrongly.
+constexpr std::array<std::uint32_t, 4> kTextArrayTypes = {1009, 1015, 1014, 1003};
+
+// The usual mistakes, by name; any other type by its OID (SELECT 'N'::regtype names it).
+std::string type_name(std::uint32_t oid) {
+  switch (oid) {
+    case 25:
+      return "text";
+    case 1043:
+      return "varchar";
+    case 114:
+      return "json";
+    case 3802:
+      return "jsonb";
+    default:
+      return "the type with OID " + std::to_string(oid);
+  }
+}
+
+// Reads an array's elements: one dimension only, NULL and empty elements dropped (neither is a tag
+// name), sorted and unique.
+std::optional<std::vector<std::string>> read_tag_array(pqxx::array_parser parser) {
+  std::vector<std::string> tags;
+  int depth = 0;
+  for (;;) {
+    auto [juncture, value] = parser.get_next();
+    switch (juncture) {
+      case pqxx::array_parser::row_start:
+        if (++depth > 1) return std::nullopt;
+        break;
+      case pqxx::array_parser::row_end:
+        --depth;
+        break;
+      case pqxx::array_parser::null_value:
+        break;
+      case pqxx::array_parser::string_value:
+        if (depth != 1) return std::nullopt;
+        if (!value.empty()) tags.push_back(std::move(value));
+        break;
+      case pqxx::array_parser::done:
+        if (depth != 0) return std::nullopt;
+        std::sort(tags.begin(), tags.end());
+        tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+        return tags;
+    }
+  }
 }
 
 // One row of a batch, read column by column. Every problem names the row, counted from 1 over the
@@ -54,34 +136,25 @@ class RowReader {
     parsed.date = day(date);
     parsed.runs = count(runs);
     parsed.run_seconds = count(seconds);
+    name(account_name, parsed.account_name);
+    tags(parsed.workspace_tags);
   }
 
  private:
-  // In kRequiredColumns order.
-  enum Column {
-    account,
-    environment,
-    environment_name,
-    workspace,
-    workspace_name,
-    date,
-    runs,
-    seconds
-  };
-
-  pqxx::field at(Column column) const { return row_[index_[column]]; }
+  // Only for a column the batch has: every required one, an optional one after index_ says so.
+  pqxx::field at(Column column) const { return row_[*index_[column]]; }
 
   SourceError fail(Column column, const std::string& problem) const {
-    return SourceError(ErrorReason::bad_response,
-                       std::string(kQueryKey) + ": row " + std::to_string(row_number_) + ": " +
-                           std::string(postgres_sql::kRequiredColumns[column]) + " " + problem);
+    return SourceError(ErrorReason::bad_response, std::string(kQueryKey) + ": row " +
+                                                      std::to_string(row_number_) + ": " +
+                                                      std::string(name_of(column)) + " " + problem);
   }
 
-  // Ids and names become labels: bounded before they are even copied.
-  void check_length(Column column, const pqxx::field& field) const {
-    check_label_length(std::string_view(field.c_str(), field.size()), config_.max_label_length,
+  // Ids, names and tags become labels: bounded before they are even copied.
+  void check_length(Column column, std::string_view value) const {
+    check_label_length(value, config_.max_label_length,
                        std::string(kQueryKey) + ": row " + std::to_string(row_number_) + ": " +
-                           std::string(postgres_sql::kRequiredColumns[column]),
+                           std::string(name_of(column)),
                        "postgres.max_label_length");
   }
 
@@ -89,15 +162,34 @@ class RowReader {
     const pqxx::field field = at(column);
     if (field.is_null()) throw fail(column, "is null");
     if (field.size() == 0) throw fail(column, "is empty");
-    check_length(column, field);
+    check_length(column, std::string_view(field.c_str(), field.size()));
     out.assign(field.c_str(), field.size());
   }
 
+  // A name, or "" when NULL or when the query has no such (optional) column.
   void name(Column column, std::string& out) const {
+    if (!index_[column]) return out.clear();
     const pqxx::field field = at(column);
     if (field.is_null()) return out.clear();
-    check_length(column, field);
+    check_length(column, std::string_view(field.c_str(), field.size()));
     out.assign(field.c_str(), field.size());
+  }
+
+  void tags(std::optional<std::vector<std::string>>& out) const {
+    out.reset();
+    if (!index_[workspace_tags]) return;
+    const pqxx::field field = at(workspace_tags);
+    if (field.is_null()) return;
+    try {
+      out = read_tag_array(field.as_array());
+    } catch (const std::exception&) {  // libpqxx's parser on text it cannot read
+      out.reset();
+    }
+    if (!out) {
+      throw fail(workspace_tags, "is " + one_line(std::string_view(field.c_str()).substr(0, 40)) +
+                                     ", want a one-dimensional array of tag names");
+    }
+    for (const std::string& tag : *out) check_length(workspace_tags, tag);
   }
 
   std::uint64_t count(Column column) const {
@@ -162,6 +254,38 @@ std::vector<std::string> missing_columns(std::span<const std::string> columns) {
   return missing;
 }
 
+std::optional<std::string> column_problem(std::span<const std::string> names,
+                                          std::optional<std::uint32_t> workspace_tags_type) {
+  const std::vector<std::string> missing = missing_columns(names);
+  if (!missing.empty()) {
+    return std::string(kQueryKey) + ": missing column(s) " + join(missing, ", ") +
+           " (the query must return " + join(postgres_sql::kRequiredColumns, ", ") + ")";
+  }
+  for (std::size_t i = 0; i < kColumnCount; ++i) {
+    const std::string_view column = name_of(static_cast<Column>(i));
+    const auto count = std::count(names.begin(), names.end(), column);
+    if (count > 1) {
+      return std::string(kQueryKey) + ": column " + std::string(column) + " appears " +
+             std::to_string(count) + " times";
+    }
+  }
+  if (workspace_tags_type && std::find(kTextArrayTypes.begin(), kTextArrayTypes.end(),
+                                       *workspace_tags_type) == kTextArrayTypes.end()) {
+    return std::string(kQueryKey) + ": column workspace_tags is " +
+           type_name(*workspace_tags_type) +
+           ", want an array of tag names (text[]; cast with ::text[])";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> parse_tag_array(const std::string& text) {
+  try {
+    return read_tag_array(pqxx::array_parser(text.c_str(), pqxx::internal::encoding_group::UTF8));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 std::vector<std::string> column_names(const pqxx::result& result) {
   std::vector<std::string> names;
   for (pqxx::row::size_type i = 0; i < result.columns(); ++i) {
@@ -170,9 +294,18 @@ std::vector<std::string> column_names(const pqxx::result& result) {
   return names;
 }
 
+std::optional<std::string> column_problem(const pqxx::result& result) {
+  std::optional<std::uint32_t> tags_type;
+  // A duplicated workspace_tags is reported as such, whichever of its types is checked here.
+  if (const auto tags = find_column(result, name_of(workspace_tags))) {
+    tags_type = result.column_type(*tags);
+  }
+  return column_problem(column_names(result), tags_type);
+}
+
 void read_rows(const pqxx::result& batch, std::size_t first_row, const PostgresConfig& config,
                const Period& period, Aggregators& sums) {
-  const ColumnIndex index = column_index(batch);
+  const ColumnIndex index = column_index(batch);  // check_columns vouched for the required ones
   // One row object for the whole batch: assigning to its strings reuses their buffers.
   WorkspaceDayRow parsed;
   for (pqxx::result::size_type n = 0; n < batch.size(); ++n) {

@@ -5,7 +5,10 @@
 -- ("PostgreSQL source"), which sums the runs per UTC day and workspace for the current month.
 --
 -- Load it with:   psql -v ON_ERROR_STOP=1 -d scalr -f schema.sql
--- It is idempotent (IF NOT EXISTS), so loading it again changes nothing.
+-- It is idempotent (IF NOT EXISTS), so loading it again changes nothing, and loading it over the
+-- table of an earlier version upgrades that table in place: the columns added since then are
+-- added (ADD COLUMN IF NOT EXISTS, nullable without a default: no rewrite of the table, only a
+-- brief lock), and the rows already there keep NULL in them (unknown).
 --
 -- The exporter needs no more than read access, for example:
 --   CREATE ROLE exporter LOGIN PASSWORD '...';
@@ -26,6 +29,23 @@ CREATE TABLE IF NOT EXISTS scalr_runs (
 
 COMMENT ON TABLE scalr_runs IS
     'Finished Scalr runs, one row each; read by scalr-usage-exporter (source: postgres).';
+
+-- Added later, so added separately: the same statement creates them in a new table and upgrades
+-- an old one. Both nullable: NULL means unknown, and the default query then takes the value of
+-- the latest run that has one (see README.md, "PostgreSQL source").
+ALTER TABLE scalr_runs
+    ADD COLUMN IF NOT EXISTS account_name   text,
+    -- One dimension, counted from 1: the text form the exporter reads is then a plain {a,b} list.
+    ADD COLUMN IF NOT EXISTS workspace_tags text[]
+        CHECK (array_ndims(workspace_tags) = 1 AND array_lower(workspace_tags, 1) = 1);
+
+COMMENT ON COLUMN scalr_runs.account_name IS
+    'The account''s name when the run finished; NULL when unknown. scalr_account_info shows the '
+    'name of the account''s latest run that has one.';
+COMMENT ON COLUMN scalr_runs.workspace_tags IS
+    'The workspace''s tag names when the run finished (e.g. {team:payments,cost-center:CC-100}); '
+    'NULL when unknown, {} when it had none. Chargeback rules match on the tags of the '
+    'workspace''s latest run that has them.';
 
 -- Every poll reads one month of runs, [first second of the month, first second of the next), over
 -- all accounts: a range scan on finished_at.

@@ -1077,15 +1077,21 @@ class PostgresServer:
         self.psql(file=SCHEMA_SQL)
         self.psql(f"GRANT SELECT ON scalr_runs TO {PG_USER}")
 
-    def load_runs(self, runs) -> None:
+    def load_runs(self, runs, columns=None) -> None:
+        """COPY runs (Run tuples) into scalr_runs; columns: only these Run fields (a table of the
+        schema before account_name and workspace_tags takes the first eight)."""
+        columns = list(columns or Run._fields)
+
         def field(value) -> str:
             if value is None:
                 return "\\N"
+            if isinstance(value, (list, tuple)):
+                value = pg_array_literal(value)
             text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
             return (text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
                     .replace("\t", "\\t"))
-        data = "".join("\t".join(field(v) for v in run) + "\n" for run in runs)
-        self.psql(f"COPY scalr_runs ({', '.join(Run._fields)}) FROM STDIN", input=data)
+        data = "".join("\t".join(field(getattr(run, c)) for c in columns) + "\n" for run in runs)
+        self.psql(f"COPY scalr_runs ({', '.join(columns)}) FROM STDIN", input=data)
 
     def dsn(self, password: str = PG_PASSWORD, user: str = PG_USER, form: str = "kv") -> str:
         if form == "uri":
@@ -1105,6 +1111,12 @@ class PostgresServer:
             + where))
 
 
+def pg_array_literal(items) -> str:
+    """A PostgreSQL array input literal of text elements, every element quoted: {"a","b \\"c\\""}."""
+    quote = lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return "{" + ",".join(quote(t) for t in items) + "}"
+
+
 class Run(NamedTuple):
     """One row of scalr_runs, in its column order."""
     run_id: str
@@ -1115,6 +1127,8 @@ class Run(NamedTuple):
     workspace_name: Optional[str]
     finished_at: dt.datetime  # aware, UTC
     duration_seconds: int
+    account_name: Optional[str] = None  # None: NULL (unknown)
+    workspace_tags: Optional[tuple] = None  # None: NULL (unknown); (): the workspace had none
 
 
 def _hash_int(*parts) -> int:
@@ -1139,8 +1153,79 @@ def runs_of_row(row) -> list:
         finished = day + dt.timedelta(seconds=h % 86400, microseconds=(h >> 24) % 1_000_000)
         runs.append(Run(f"run-{_hash_int(row.workspace_id, row.date, i, 'id'):016x}",
                         row.account_id, row.environment_id, row.environment_name, row.workspace_id,
-                        row.workspace_name, finished, seconds))
+                        row.workspace_name, finished, seconds,
+                        run_account_name(row.account_id, row.workspace_id, row.date),
+                        run_workspace_tags(row.workspace_id, row.workspace_name, row.date)))
     return runs
+
+
+# ---- account names and workspace tags of the generated runs (scalr_runs' optional columns) -----
+# Defined here rather than in sample_data, which the stand-in Scalr server's tests own. Like the
+# stand-in's workspaces, tags are "team:..." and "cost-center:CC-...". Each value depends only on
+# the account or workspace and the day of the month: every run of a workspace on one day says the
+# same, so "the latest run that has one" is the exporter's rule exactly (its ties never arise), and
+# the golden profile "fixed" (the same days every month) gives the same in every month. Some runs
+# say nothing (NULL), the renamed account and some workspaces' tags change from day to day, and
+# some workspaces lose their tags on odd days, so which run is the latest always matters.
+
+RENAMED_ACCOUNT = sample_data.ACCOUNT_MAIN
+FORMER_NAME = " (former name)"  # RENAMED_ACCOUNT's name on odd days of the month ends with it
+TAG_TEAMS = ("payments", "data", "platform", "web")
+
+
+def run_account_name(account_id: str, workspace_id: str, day: dt.date) -> Optional[str]:
+    """The account name a generated run carries: sample_data's, None (NULL) for the runs of a third
+    of the workspaces and for accounts without a name there."""
+    name = sample_data.ACCOUNT_NAMES.get(account_id)
+    if not name or _hash_int(workspace_id, "account-name") % 3 == 0:
+        return None
+    return name + FORMER_NAME if account_id == RENAMED_ACCOUNT and day.day % 2 == 1 else name
+
+
+def run_workspace_tags(workspace_id: str, workspace_name: Optional[str],
+                       day: dt.date) -> Optional[tuple]:
+    """The tags a generated run carries, unsorted and with a duplicate as a feed might write
+    them; None (NULL) when the run does not say, () when the workspace has none."""
+    h = _hash_int(workspace_id, "tags")
+    kind = h % 6
+    if kind == 0 or (kind == 1 and day.day % 3 == 0):
+        return None
+    if kind == 3 and day.day % 2 == 1:
+        return ()
+    team = "legacy" if kind == 2 and day.day % 2 == 1 else TAG_TEAMS[(h >> 8) % len(TAG_TEAMS)]
+    tags = [f"team:{team}", f"cost-center:CC-{100 * (1 + (h >> 16) % 3)}"]
+    if workspace_name:  # the hostile names make hostile tags: quotes, backslashes, newlines
+        tags.append(f"name:{workspace_name}")
+    return tuple(tags + [tags[0]])
+
+
+def _latest_values(runs, start, end_exclusive, key, value) -> dict:
+    """{key(run): value(run)} of the latest run (by finished_at) in [start, end_exclusive) whose
+    value is not None, per key."""
+    lo, hi = (dt.datetime.combine(d, dt.time(0), dt.timezone.utc) for d in (start, end_exclusive))
+    latest = {}
+    for r in runs:
+        if lo <= r.finished_at < hi and value(r) is not None:
+            k = key(r)
+            if k not in latest or r.finished_at > latest[k][0]:
+                latest[k] = (r.finished_at, value(r))
+    return {k: v for k, (_, v) in latest.items()}
+
+
+def expected_account_names(runs, start, end_exclusive) -> dict:
+    """{account_id: name} from the runs of [start, end_exclusive) (dates): the name of the
+    account's latest run with one (accounts without are absent: their name is "")."""
+    return _latest_values(runs, start, end_exclusive, lambda r: r.account_id,
+                          lambda r: r.account_name or None)
+
+
+def expected_workspace_tags(runs, start, end_exclusive) -> dict:
+    """{(account_id, workspace_id): sorted tag names} from the runs of [start, end_exclusive)
+    (dates): the tags of the workspace's latest run that has them, sorted, once each (workspaces
+    without are absent: they have none)."""
+    return {k: sorted(set(v)) for k, v in _latest_values(
+        runs, start, end_exclusive, lambda r: (r.account_id, r.workspace_id),
+        lambda r: r.workspace_tags).items()}
 
 
 class Boundary(NamedTuple):

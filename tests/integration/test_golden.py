@@ -304,6 +304,20 @@ def test_golden_numbers_equal_sums_of_the_sample_data(source):
         lines = [l for l in text.splitlines() if l.startswith(family + "{")]
         assert sorted(lines) == sorted(f'{family}{{account_id="{a}"}} {placeholder}'
                                        for a in accounts), family
+    # Account names: discovery's for the API; for PostgreSQL, the latest named run's of the runs
+    # of February 2026 (helpers.runs_of_row: names depend on the day of the month only).
+    if source == "scalr_api":
+        names = helpers.account_names("small")
+    else:
+        start, end = helpers.month_bounds(2026, 2)
+        runs = [r for row in sample_data.raw_rows(start, end - dt.timedelta(days=1), "small")
+                for r in helpers.runs_of_row(row)]
+        names = helpers.expected_account_names(runs, start, end)
+        assert names[sample_data.ACCOUNT_DEMO] == sample_data.ACCOUNT_NAME_HOSTILE
+    info = {dict(labels)["account_id"]: dict(labels)["account_name"]
+            for (name, labels) in parsed.samples if name == "scalr_account_info"}
+    assert set(info) >= accounts and sample_data.ACCOUNT_MAIN in names
+    assert info == {a: names.get(a, "") for a in info}
     errors = {k: v for k, v in parsed.samples.items()
               if k[0] in ("scalr_exporter_poll_errors_total", "scalr_exporter_report_errors_total")}
     assert errors and not any(errors.values()), errors

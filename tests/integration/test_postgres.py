@@ -28,6 +28,7 @@ SECRET_FRAGMENT = "RECOGNISABLE"  # in PG_PASSWORD and in every wrong password u
 
 REQUIRED_COLUMNS = ("account_id", "environment_id", "environment_name", "workspace_id",
                     "workspace_name", "date", "runs_count", "runs_seconds")
+OPTIONAL_COLUMNS = ("account_name", "workspace_tags")
 
 
 def current_month():
@@ -294,6 +295,12 @@ SELECT acc AS account_id, env AS environment_id, max(env_name) AS environment_na
 """
 
 
+def account_info_names(samples) -> dict:
+    """{account_id: account_name} of scalr_account_info."""
+    return {dict(l)["account_id"]: dict(l)["account_name"]
+            for (n, l) in samples if n == "scalr_account_info"}
+
+
 def test_custom_query_gives_its_numbers(postgres, pg_runs, pg_exporter_factory):
     start, end = current_month()
     expected = helpers.expected_from_runs(pg_runs, start, end,
@@ -302,6 +309,9 @@ def test_custom_query_gives_its_numbers(postgres, pg_runs, pg_exporter_factory):
     samples = wait_up(exporter, expected.accounts)
     assert_exact(samples, expected)
     assert "query=custom" in exporter.log_text()
+    # It returns neither account_name nor workspace_tags: the names are unknown, and that is fine.
+    assert account_info_names(samples) == {a: "" for a in expected.accounts}
+    assert "account_name" not in exporter.log_text()
 
 
 def test_queries_run_read_only(postgres, pg_exporter_factory):
@@ -567,4 +577,5 @@ def test_readme_shows_the_query_the_exporter_runs(postgres):
         f"CREATE TEMP VIEW v AS {default_query_text().replace('$1', 'now()').replace('$2', 'now()')};"
         "SELECT string_agg(attname::text, ',' ORDER BY attnum) FROM pg_attribute "
         "WHERE attrelid = 'v'::regclass AND attnum > 0")
-    assert tuple(columns.strip().split(",")) == REQUIRED_COLUMNS
+    assert tuple(columns.strip().split(",")) == REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+

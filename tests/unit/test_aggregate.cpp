@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace scalr_usage {
@@ -140,6 +142,77 @@ TEST(Aggregate, SameDayConflictsResolveIndependentlyOfRowOrder) {
   EXPECT_EQ(forward.workspaces.at(0).environment_id, "env-a");
   EXPECT_EQ(backward.workspaces.at(0).name, forward.workspaces.at(0).name);
   EXPECT_EQ(backward.workspaces.at(0).environment_id, forward.workspaces.at(0).environment_id);
+}
+
+// --- the account's name and the workspaces' tags (the optional columns) -------------------------
+
+using Tags = std::vector<std::string>;
+
+WorkspaceDayRow named(std::string ws, year_month_day date, std::string account_name,
+                      std::optional<Tags> tags) {
+  WorkspaceDayRow r = row("acc-1", "env-a", "A", std::move(ws), "w", date, 1, 10);
+  r.account_name = std::move(account_name);
+  r.workspace_tags = std::move(tags);
+  return r;
+}
+
+TEST(Aggregate, WithoutTheOptionalColumnsTheNameIsEmptyAndThereAreNoTags) {
+  const std::vector<WorkspaceDayRow> rows = {row("acc-1", "env-a", "A", "ws-1", "w", nov(3), 1, 1)};
+  const AccountUsage usage = aggregate_account("acc-1", kNovember, rows);
+  EXPECT_EQ(usage.account_name, "");
+  ASSERT_EQ(usage.workspaces.size(), 1u);
+  EXPECT_TRUE(usage.workspaces[0].tags.empty());
+}
+
+TEST(Aggregate, AccountNameComesFromTheLatestRowThatHasOneOverAllWorkspaces) {
+  const std::vector<WorkspaceDayRow> rows = {
+      named("ws-2", nov(20), "", std::nullopt),  // latest, but without a name
+      named("ws-1", nov(12), "Renamed Ltd", std::nullopt),
+      named("ws-2", nov(3), "Original Ltd", std::nullopt),
+      named("ws-1", nov(1), "Original Ltd", std::nullopt),
+  };
+  EXPECT_EQ(aggregate_account("acc-1", kNovember, rows).account_name, "Renamed Ltd");
+  // Another account's name never leaks in, however late its rows.
+  std::vector<WorkspaceDayRow> mixed = rows;
+  WorkspaceDayRow other = named("ws-9", nov(30), "Other Inc", std::nullopt);
+  other.account_id = "acc-2";
+  mixed.push_back(other);
+  EXPECT_EQ(aggregate_account("acc-1", kNovember, mixed).account_name, "Renamed Ltd");
+  EXPECT_EQ(aggregate_account("acc-2", kNovember, mixed).account_name, "Other Inc");
+}
+
+TEST(Aggregate, TagsComeFromTheWorkspacesLatestRowThatHasTags) {
+  const std::vector<WorkspaceDayRow> rows = {
+      named("ws-1", nov(1), "", Tags{"team:data"}),
+      named("ws-1", nov(9), "", std::nullopt),  // latest row of ws-1, says nothing of tags
+      named("ws-1", nov(5), "", Tags{"cost-center:CC-100", "team:payments"}),
+      named("ws-2", nov(2), "", Tags{"team:web"}),
+      named("ws-2", nov(7), "", Tags{}),  // ws-2's tags were removed on the 7th
+      named("ws-3", nov(4), "", std::nullopt),
+  };
+  const AccountUsage usage = aggregate_account("acc-1", kNovember, rows);
+  ASSERT_EQ(usage.workspaces.size(), 3u);
+  EXPECT_EQ(usage.workspaces[0].tags, (Tags{"cost-center:CC-100", "team:payments"}));
+  EXPECT_EQ(usage.workspaces[1].tags, Tags{});
+  EXPECT_EQ(usage.workspaces[2].tags, Tags{});
+  // Tags are a workspace's own: the usage is still summed over all its rows.
+  EXPECT_EQ(usage.workspaces[0].usage, (UsageCounts{3, 30}));
+}
+
+TEST(Aggregate, SameDayNameAndTagConflictsResolveToTheSmallerValueInAnyOrder) {
+  std::vector<WorkspaceDayRow> rows = {
+      named("ws-1", nov(8), "Zeta GmbH", Tags{"team:web"}),
+      named("ws-1", nov(8), "Alpha AG", Tags{"team:data", "tier:gold"}),
+      named("ws-2", nov(8), "Beta SA", Tags{}),
+      named("ws-1", nov(2), "Aardvark (older)", Tags{"a"}),
+  };
+  for (int order = 0; order < 2; ++order) {
+    const AccountUsage usage = aggregate_account("acc-1", kNovember, rows);
+    EXPECT_EQ(usage.account_name, "Alpha AG") << order;
+    // ["team:data", "tier:gold"] < ["team:web"]: compared element by element.
+    EXPECT_EQ(usage.workspaces.at(0).tags, (Tags{"team:data", "tier:gold"})) << order;
+    std::reverse(rows.begin(), rows.end());
+  }
 }
 
 // Many random rows over several accounts: every level is checked against sums computed here

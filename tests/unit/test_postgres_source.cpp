@@ -196,10 +196,79 @@ TEST(MissingColumns, NamesThemInTheDocumentedOrder) {
   EXPECT_EQ(missing_columns(some), (std::vector<std::string>{"workspace_name", "runs_seconds"}));
 }
 
+// --- the optional columns ----------------------------------------------------------------------
+
+std::vector<std::string> required_columns() {
+  return {postgres_sql::kRequiredColumns.begin(), postgres_sql::kRequiredColumns.end()};
+}
+
+constexpr std::uint32_t kTextArray = 1009;  // pg_type OIDs
+constexpr std::uint32_t kVarcharArray = 1015;
+constexpr std::uint32_t kText = 25;
+constexpr std::uint32_t kJsonb = 3802;
+
+TEST(ColumnProblem, TheOptionalColumnsMayBeAbsentOrPresent) {
+  std::vector<std::string> names = required_columns();
+  EXPECT_EQ(column_problem(names, std::nullopt), std::nullopt);
+  names.push_back("account_name");
+  EXPECT_EQ(column_problem(names, std::nullopt), std::nullopt);
+  names.push_back("workspace_tags");
+  EXPECT_EQ(column_problem(names, kTextArray), std::nullopt);
+  EXPECT_EQ(column_problem(names, kVarcharArray), std::nullopt);
+}
+
+TEST(ColumnProblem, MissingRequiredColumnsAreNamedFirst) {
+  std::vector<std::string> names = {"account_id", "account_name", "workspace_tags"};
+  EXPECT_THAT(column_problem(names, kText).value_or(""),
+              StartsWith("postgres.query: missing column(s) environment_id, environment_name, "
+                         "workspace_id, workspace_name, date, runs_count, runs_seconds (the query "
+                         "must return account_id, "));
+}
+
+TEST(ColumnProblem, WorkspaceTagsOfAnotherTypeIsRejectedByName) {
+  std::vector<std::string> names = required_columns();
+  names.push_back("workspace_tags");
+  EXPECT_EQ(column_problem(names, kText),
+            "postgres.query: column workspace_tags is text, want an array of tag names (text[]; "
+            "cast with ::text[])");
+  EXPECT_THAT(column_problem(names, kJsonb).value_or(""),
+              HasSubstr("column workspace_tags is jsonb, want"));
+  EXPECT_THAT(column_problem(names, 1007).value_or(""),  // int4[]
+              HasSubstr("column workspace_tags is the type with OID 1007, want"));
+}
+
+TEST(ColumnProblem, AnOptionalColumnTwiceIsAnError) {
+  for (const std::string_view optional : postgres_sql::kOptionalColumns) {
+    std::vector<std::string> names = required_columns();
+    names.emplace_back(optional);
+    names.emplace_back(optional);
+    EXPECT_EQ(column_problem(names, kTextArray),
+              "postgres.query: column " + std::string(optional) + " appears 2 times");
+  }
+}
+
+TEST(ParseTagArray, PostgresArrayTextBecomesSortedUniqueNames) {
+  using Tags = std::vector<std::string>;
+  EXPECT_EQ(parse_tag_array("{}"), Tags{});
+  EXPECT_EQ(parse_tag_array("{team:payments,cost-center:CC-100}"),
+            (Tags{"cost-center:CC-100", "team:payments"}));
+  // Quoted elements as PostgreSQL prints them: spaces, commas, braces, quotes, backslashes.
+  EXPECT_EQ(parse_tag_array(R"({"b c","x,y","{z}","q\"uote","back\\slash"})"),
+            (Tags{"b c", "back\\slash", "q\"uote", "x,y", "{z}"}));
+  // NULL elements and empty strings are no tag names; duplicates count once.
+  EXPECT_EQ(parse_tag_array(R"({NULL,"",a,a,"NULL"})"), (Tags{"NULL", "a"}));
+  EXPECT_EQ(parse_tag_array("{prod-\xc3\xbc-\xe6\x97\xa5}"), (Tags{"prod-\xc3\xbc-\xe6\x97\xa5"}));
+  EXPECT_EQ(parse_tag_array("{{a,b},{c,d}}"), std::nullopt);  // two dimensions
+  EXPECT_EQ(parse_tag_array("{{}}"), std::nullopt);
+}
+
 TEST(Queries, DefaultQueryReturnsTheRequiredColumnsForThePeriod) {
   const std::string query(postgres_sql::kDefaultQuery);
   for (const std::string_view column : postgres_sql::kRequiredColumns) {
     EXPECT_THAT(query, HasSubstr(std::string(column))) << column;
+  }
+  for (const std::string_view column : postgres_sql::kOptionalColumns) {
+    EXPECT_THAT(query, HasSubstr(" AS " + std::string(column))) << column;
   }
   EXPECT_THAT(query, HasSubstr("finished_at >= $1 AND finished_at < $2"));
 }
