@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import html as html_lib
 import io
+import html
 import json
 import re
 import signal
@@ -247,6 +248,28 @@ def test_on_demand_every_format_allocates_by_the_rules(postgres, pg_runs, sue_bi
     assert {"platform", "data", "web", "unallocated"} <= teams, teams
     assert any(want["overage"] > 0 for want in expected.values())
     assert_reports(tmp_path / "out", key, expected, CHARGEBACK)
+    assert_account_names(tmp_path / "out", key, helpers.expected_account_names(pg_runs, start, end),
+                         expected)
+
+
+def assert_account_names(directory: Path, key: str, names: dict, accounts) -> None:
+    """The account's name (the latest run's that has one, computed from the runs) next to its id
+    in JSON, CSV, FOCUS and HTML; "" (JSON, CSV), the id (FOCUS) or nothing (HTML) where no run
+    names it."""
+    assert names, "the data must name some account"
+    for account in accounts:
+        name = names.get(account, "")
+        read = lambda ext: (directory / f"scalr-usage_{account}_{key}.{ext}").read_text(
+            encoding="utf-8")
+        (entry,) = [a for a in json.loads(read("json"))["accounts"] if a["account_id"] == account]
+        assert entry.get("account_name", "") == name, account
+        for row in csv.DictReader(io.StringIO(read("focus.csv"), newline="")):
+            assert row["BillingAccountName"] == (name or account), account  # FOCUS: never null
+        for row in csv.DictReader(io.StringIO(read("csv"), newline="")):
+            if row["account_id"] == account:
+                assert row.get("account_name", "") == name, account
+        if name:
+            assert html.escape(name) in read("html"), account
 
 
 # After the reload: one label, a rule and a default, so every group changes.
