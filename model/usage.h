@@ -44,9 +44,9 @@ struct WorkspaceUsage {
   UsageCounts usage;
   // The workspace's tag names, sorted, as the source knows them (the Scalr API's workspace listing,
   // a PostgreSQL query's workspace_tags); empty when it has none or the source does not know.
-  // Chargeback rules match on them (model/chargeback.h); no metric carries them as labels.
-  // (After usage, so the positional initialisers written before tags existed stay valid.)
-  std::vector<std::string> tags;
+  // Chargeback rules match on them (chargeback/rules.h); no metric carries them as labels.
+  // After usage, so the positional initialisers written before tags existed stay valid.
+  std::vector<std::string> tags{};  // {}: positional initialisers may leave it out (-Wextra)
 };
 
 struct DailyUsage {
