@@ -69,32 +69,32 @@ AccountListing ScalrApiSource::discover(const Period& period, std::stop_token st
 
 std::string ScalrApiSource::account_name(const std::string& account_id, const Period& period,
                                          std::stop_token stop) {
-  const TargetCache::NameState known = cache_->name_of(account_id);
-  if (known.name) return *known.name;
-  if (target_.discover || known.asked) return "";
-  std::string name;
-  bool answered = false;  // a definite answer: the name, or a refusal that will not change
-  try {
-    int pages_left = 1;
-    for (const UsageItem& row : fetch_all_pages(account_id, period, "account", pages_left, stop)) {
-      if (row.breakdown_id == account_id && row.breakdown_name) name = *row.breakdown_name;
+  if (target_.discover) return cache_->name_of(account_id).name.value_or("");
+  return cache_->account_name(account_id, stop, [&]() -> std::optional<std::string> {
+    try {
+      std::string name;
+      int pages_left = 1;
+      for (const UsageItem& row :
+           fetch_all_pages(account_id, period, "account", pages_left, stop)) {
+        if (row.breakdown_id == account_id && row.breakdown_name) name = *row.breakdown_name;
+      }
+      // No row: no runs in the period yet, so no name either; a later cycle may have one.
+      if (name.empty()) return std::nullopt;
+      return name;
+    } catch (const SourceError& error) {
+      if (error.reason() == ErrorReason::cancelled) throw;
+      // The usage is complete without the name; only say why it stays unknown. (log::Fields
+      // holds views, so the message is a named string.)
+      const std::string message = without_token(error.what());
+      log::debug("account name unknown", {{"target", target_.name},
+                                          {"account", account_id},
+                                          {"reason", to_string(error.reason())},
+                                          {"error", message}});
+      // A refusal will not change: answered, with no name. A transient error may.
+      if (is_transient(error.reason())) return std::nullopt;
+      return std::string();
     }
-    // No row: no runs in the period yet, so no name either; a later cycle may have one.
-    answered = !name.empty();
-  } catch (const SourceError& error) {
-    if (error.reason() == ErrorReason::cancelled) throw;
-    // The usage is complete without the name; only say why it stays unknown. (log::Fields holds
-    // views, so the message is a named string.)
-    const std::string message = without_token(error.what());
-    log::debug("account name unknown", {{"target", target_.name},
-                                        {"account", account_id},
-                                        {"reason", to_string(error.reason())},
-                                        {"error", message}});
-    answered = !is_transient(error.reason());
-  }
-  if (!answered) return "";
-  cache_->record_name_answer(account_id, name);
-  return name;
+  });
 }
 
 }  // namespace scalr_usage

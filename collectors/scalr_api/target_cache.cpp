@@ -25,10 +25,36 @@ void TargetCache::learn_names(const std::map<std::string, std::string>& names) {
   }
 }
 
-void TargetCache::record_name_answer(const std::string& account_id, const std::string& name) {
-  const std::lock_guard lock(mutex_);
-  names_asked_.insert(account_id);
-  if (!name.empty()) names_[account_id] = name;
+std::string TargetCache::account_name(const std::string& account_id, std::stop_token stop,
+                                      const NameLookup& lookup) {
+  std::unique_lock lock(mutex_);
+  if (!loaded_.wait(lock, stop, [&] { return !names_looking_up_.contains(account_id); })) {
+    throw SourceError(ErrorReason::cancelled, "cancelled");
+  }
+  if (const auto known = names_.find(account_id); known != names_.end()) return known->second;
+  if (names_asked_.contains(account_id)) return "";
+  names_looking_up_.insert(account_id);
+  lock.unlock();
+  std::optional<std::string> answer;
+  try {
+    answer = lookup();
+  } catch (...) {
+    {
+      const std::lock_guard relock(mutex_);
+      names_looking_up_.erase(account_id);
+    }
+    loaded_.notify_all();
+    throw;
+  }
+  lock.lock();
+  names_looking_up_.erase(account_id);
+  if (answer) {
+    names_asked_.insert(account_id);
+    if (!answer->empty()) names_[account_id] = *answer;
+  }
+  lock.unlock();
+  loaded_.notify_all();
+  return answer.value_or("");
 }
 
 std::map<std::string, std::string> TargetCache::names() const {

@@ -44,7 +44,8 @@ class TargetCache {
 
   // ---- account names ----
   // The known name, or nullopt; asked is true when a lookup already had its definite answer
-  // (the name, or a refusal that will not change), so it is not asked again.
+  // (the name, or a refusal that will not change), so it is not asked again. For a control
+  // tower, whose children's names come from discovery alone.
   struct NameState {
     std::optional<std::string> name;
     bool asked = false;
@@ -52,8 +53,15 @@ class TargetCache {
   NameState name_of(const std::string& account_id) const;
   // Names learnt from a listing (discovery); empty names are not kept.
   void learn_names(const std::map<std::string, std::string>& names);
-  // A lookup's definite answer ("" when the name stays unknown).
-  void record_name_answer(const std::string& account_id, const std::string& name);
+  // Returns a definite answer (the name, or "" for a refusal that will not change), or nullopt
+  // when a later lookup may know more (no runs yet, a transient error). Throws SourceError
+  // (cancelled) only.
+  using NameLookup = std::function<std::optional<std::string>()>;
+  // The account's name: known, or already refused (""), or looked up now by lookup, one lookup
+  // per account at a time (a second caller waits for the first's answer rather than asking too).
+  // Throws SourceError(cancelled).
+  std::string account_name(const std::string& account_id, std::stop_token stop,
+                           const NameLookup& lookup);
   std::map<std::string, std::string> names() const;
 
   // ---- workspace directories ----
@@ -87,6 +95,7 @@ class TargetCache {
   std::condition_variable_any loaded_;
   std::map<std::string, std::string> names_;  // account id -> name, as learnt
   std::set<std::string> names_asked_;         // accounts whose lookup had its answer
+  std::set<std::string> names_looking_up_;    // accounts whose lookup is under way
   std::map<std::string, Entry> entries_;      // by account id
   // Accounts whose last listing failed, with the reason: the target's enrichment is failing while
   // this is not empty (what the log lines follow).

@@ -498,10 +498,29 @@ TEST(TargetCacheNames, LearntNamesAndAnswersAreShared) {
   cache.learn_names({{"acc-1", "One"}, {"acc-2", ""}});
   EXPECT_EQ(cache.name_of("acc-1").name, "One");
   EXPECT_FALSE(cache.name_of("acc-2").name);  // an empty name is no name
-  cache.record_name_answer("acc-3", "");
+  int lookups = 0;
+  // Known: not looked up.
+  EXPECT_EQ(
+      cache.account_name("acc-1", {}, [&] { return ++lookups, std::optional<std::string>(); }),
+      "One");
+  // No answer yet (no runs): asked again next time.
+  EXPECT_EQ(
+      cache.account_name("acc-3", {}, [&] { return ++lookups, std::optional<std::string>(); }), "");
+  EXPECT_FALSE(cache.name_of("acc-3").asked);
+  // A refusal is an answer: never asked again.
+  EXPECT_EQ(
+      cache.account_name("acc-3", {}, [&] { return ++lookups, std::optional<std::string>(""); }),
+      "");
   EXPECT_TRUE(cache.name_of("acc-3").asked);
-  EXPECT_FALSE(cache.name_of("acc-3").name);
-  EXPECT_EQ(cache.names(), (std::map<std::string, std::string>{{"acc-1", "One"}}));
+  EXPECT_EQ(
+      cache.account_name("acc-3", {}, [&] { return ++lookups, std::optional<std::string>("x"); }),
+      "");
+  EXPECT_EQ(cache.account_name("acc-4", {},
+                               [&] { return ++lookups, std::optional<std::string>("Four"); }),
+            "Four");
+  EXPECT_EQ(lookups, 3);
+  EXPECT_EQ(cache.names(),
+            (std::map<std::string, std::string>{{"acc-1", "One"}, {"acc-4", "Four"}}));
 }
 
 // ---- the poller and the exposition ---------------------------------------------------------
