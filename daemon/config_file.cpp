@@ -67,6 +67,8 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
           {"poll", [&](const ConfigNode& v) { parse_poll_section(v, config.poll); }},
           {"billing", [&](const ConfigNode& v) { parse_billing_section(v, config.billing); }},
           {"reports", [&](const ConfigNode& v) { parse_reports_section(v, config.reports); }},
+          {"chargeback",
+           [&](const ConfigNode& v) { config.chargeback = parse_chargeback_section(v); }},
       });
   root.walk(fields);
   config.source = finish_source(source, std::move(source_sections), env);

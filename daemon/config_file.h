@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 
+#include "chargeback/config.h"
 #include "collectors/registry/registry.h"
 #include "config/environment.h"
 #include "config/error.h"
@@ -28,6 +29,9 @@ struct Config {
   PollConfig poll;
   BillingPlan billing;  // `billing:`; the default is no plan
   ReportsConfig reports;
+  // `chargeback:`; the default classifies nothing. Shared by the poller (its snapshots) and the
+  // report runs, so both label a workspace the same way; replaced whole on reload.
+  ChargebackRules chargeback;
 };
 
 // Reads and validates the YAML file. Throws ConfigError (one line, key path first).

@@ -40,6 +40,16 @@ Poller::Poller(Options options, const SourceFactory& make_source, SnapshotStore&
   // A target a reload removed leaves with all its series, its request counts too.
   std::erase_if(working_.api_requests,
                 [&](const auto& entry) { return !targets.contains(entry.first); });
+  working_.chargeback_labels = options_.chargeback.labels();
+  for (auto& [account_id, state] : working_.accounts) classify(account_id, state);
+}
+
+void Poller::classify(const std::string& account_id, AccountState& state) const {
+  state.chargeback.clear();
+  if (!state.usage || !options_.chargeback.enabled()) return;
+  for (const WorkspaceUsage& workspace : state.usage->workspaces) {
+    state.chargeback[workspace.id] = options_.chargeback.classify(account_id, workspace);
+  }
 }
 
 void Poller::on_response(std::string_view target, int http_status, double seconds) {
@@ -216,6 +226,7 @@ void Poller::record_success(const std::string& account_id, AccountUsage usage,
   const std::string runs = std::to_string(usage.total.runs);
   const std::string workspaces = std::to_string(usage.workspaces.size());
   state.usage = std::make_shared<const AccountUsage>(std::move(usage));
+  classify(account_id, state);
   state.up = true;
   state.last_error_reason.reset();
   state.last_success_unix_seconds = unix_seconds(options_.now());

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "chargeback/rules.h"
 #include "collectors/source.h"
 #include "metrics/snapshot_store.h"
 #include "model/shard.h"
@@ -36,6 +37,9 @@ class Poller final : private RequestObserver {
     // Only this shard's accounts are polled and shown (owned_accounts() wherever accounts are
     // listed); the rest belong to the other exporters of the fleet.
     ShardSpec shard{};
+    // Labels every workspace of every snapshot (scalr_workspace_chargeback_info); a reload's new
+    // rules relabel what the store already holds.
+    ChargebackRules chargeback{};
   };
   using CycleObserver = std::function<void(const Snapshot&)>;
 
@@ -67,6 +71,8 @@ class Poller final : private RequestObserver {
   void record_failure(const std::string& account_id, const SourceError& error,
                       double duration_seconds);
   void record_source_state(bool up, const SourceError* error);
+  // state.chargeback from state.usage and options_.chargeback.
+  void classify(const std::string& account_id, AccountState& state) const;
   void publish();
   // publish() unless the last publication is younger than min_publish_gap; then it is owed and
   // the end of the cycle pays it.

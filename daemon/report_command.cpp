@@ -18,13 +18,14 @@ constexpr const char* kClearLine = "\r\x1b[K";
 int run_report_command(const ReportOptions& options, const Config& config,
                        const std::function<std::unique_ptr<UsageSource>()>& make_source,
                        const ReportCommandIo& io, std::stop_token stop) {
-  const ReportJob job{options.period,
-                      options.accounts,
-                      {},
-                      config.billing,
-                      options.formats,
-                      "",
-                      std::chrono::floor<std::chrono::seconds>(Clock::now())};
+  ReportJob job{options.period,
+                options.accounts,
+                {},
+                config.billing,
+                options.formats,
+                "",
+                std::chrono::floor<std::chrono::seconds>(Clock::now())};
+  job.chargeback = config.chargeback;
   const bool to_stdout = options.output == "-";
   const ReportOutput output{
       to_stdout ? std::filesystem::path() : std::filesystem::path(options.output),

@@ -304,6 +304,7 @@ ReportJob ReportScheduler::job_for(const DueReport& due, const ReportSchedule& s
   ReportJob job{
       due.period,    {}, {}, options_.plan, spec.formats, spec.name + ": " + spec.cron.text(), now,
       options_.shard};
+  job.chargeback = options_.chargeback;
   if (const auto failure = failures_.find(due.schedule);
       failure != failures_.end() && failure->second.period_key == due.period_key) {
     job.already_written = failure->second.written_accounts;

@@ -55,6 +55,9 @@ class ReportScheduler final : private RequestObserver {
   struct Options {
     ReportsConfig reports;
     BillingPlan plan;
+    // config `chargeback:`: the reports allocate by it (off by default). A reload makes a new
+    // scheduler with the new rules.
+    ChargebackRules chargeback{};
     WallClock now = [] { return Clock::now(); };
     std::chrono::seconds retry_initial{std::chrono::minutes{5}};
     std::chrono::seconds retry_max{std::chrono::hours{1}};

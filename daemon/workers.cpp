@@ -63,17 +63,19 @@ Poller::SourceFactory make_source_factory(const Config& config, bool check_at_st
 
 Workers::Workers(const Config& config, SnapshotStore& store)
     : max_poll_(max_poll_duration(config)),
-      poller_(std::make_unique<Poller>(
-          Poller::Options{.interval = config.poll.interval, .shard = config.poll.shard},
-          make_source_factory(config, true), store)),
+      poller_(std::make_unique<Poller>(Poller::Options{.interval = config.poll.interval,
+                                                       .shard = config.poll.shard,
+                                                       .chargeback = config.chargeback},
+                                       make_source_factory(config, true), store)),
       leadership_(make_leadership(config.reports)),
       // Built before any thread starts, so the first scrape already has the report series.
-      scheduler_(
-          std::make_unique<ReportScheduler>(ReportScheduler::Options{.reports = config.reports,
-                                                                     .plan = config.billing,
-                                                                     .shard = config.poll.shard,
-                                                                     .store = leadership_},
-                                            make_source_factory(config, false), store)) {
+      scheduler_(std::make_unique<ReportScheduler>(
+          ReportScheduler::Options{.reports = config.reports,
+                                   .plan = config.billing,
+                                   .chargeback = config.chargeback,
+                                   .shard = config.poll.shard,
+                                   .store = leadership_},
+          make_source_factory(config, false), store)) {
   poller_->set_cycle_observer(
       [](const Snapshot& snapshot) { systemd::status(poll_summary(snapshot)); });
   poll_thread_ = std::jthread([this](std::stop_token stop) { poller_->run(stop); });

@@ -20,6 +20,7 @@ inline constexpr const char* kPollErrors = "scalr_exporter_poll_errors_total";
 inline constexpr const char* kApiRequests = "scalr_exporter_api_requests_total";
 inline constexpr const char* kApiRequestDuration = "scalr_exporter_api_request_duration_seconds";
 inline constexpr const char* kAccountInfo = "scalr_account_info";
+inline constexpr const char* kWorkspaceChargebackInfo = "scalr_workspace_chargeback_info";
 inline constexpr const char* kTargetUp = "scalr_exporter_target_up";
 inline constexpr const char* kDiscoveryErrors = "scalr_exporter_discovery_errors_total";
 inline constexpr const char* kEnrichmentErrors = "scalr_exporter_enrichment_errors_total";

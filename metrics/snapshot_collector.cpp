@@ -163,6 +163,26 @@ void write_usage_families(FamilyWriter& out, const Snapshot& snapshot) {
   });
 }
 
+// The chargeback labels of every workspace with usage, as an info metric: the usage series keep
+// their label sets, and a query joins them (`* on (account_id, workspace_id) group_left(team)`).
+// Only with a chargeback: section, which gives at least one label.
+void write_chargeback_family(FamilyWriter& out, const Snapshot& snapshot) {
+  if (snapshot.chargeback_labels.empty()) return;
+  out.begin(metric_names::kWorkspaceChargebackInfo,
+            "The chargeback labels the chargeback: rules give the workspace (empty when no rule "
+            "or default sets one); the value is always 1. Join on account_id and workspace_id.",
+            MetricType::Gauge);
+  for (const auto& [account_id, state] : snapshot.accounts) {
+    for (const auto& [workspace_id, values] : state.chargeback) {
+      Labels labels{{"account_id", account_id}, {"workspace_id", workspace_id}};
+      for (std::size_t i = 0; i < snapshot.chargeback_labels.size() && i < values.size(); ++i) {
+        labels.push_back({snapshot.chargeback_labels[i], values[i]});
+      }
+      out.sample(std::move(labels), 1);
+    }
+  }
+}
+
 // The billing period the usage counters cover, per account with usage.
 void write_period_families(FamilyWriter& out, const Snapshot& snapshot) {
   using namespace metric_names;
@@ -371,6 +391,7 @@ void write_metrics(const Snapshot& snapshot, const BuildInfo& build, const Repor
   FamilyWriter out(sink, batch_samples);
   // This order is the order of the exposition: keep it, the golden files pin it.
   write_usage_families(out, snapshot);
+  write_chargeback_family(out, snapshot);
   write_period_families(out, snapshot);
   write_account_health_families(out, snapshot);
   write_target_families(out, snapshot, reports);

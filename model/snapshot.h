@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "model/error_reason.h"
 #include "model/request_stats.h"
@@ -28,6 +29,9 @@ struct AccountState {
   std::optional<double> last_success_unix_seconds;
   std::optional<double> last_poll_duration_seconds;
   std::optional<ErrorReason> last_error_reason;  // unset while up
+  // The chargeback label values of each workspace of `usage`, by workspace id, in
+  // Snapshot::chargeback_labels order (scalr_workspace_chargeback_info); empty without chargeback.
+  std::map<std::string, std::vector<std::string>> chargeback;
 };
 
 // One target of the source: a Scalr URL with its token (the PostgreSQL source is one target).
@@ -59,6 +63,8 @@ struct Snapshot {
   // Monotonic since start: (account id, reason) -> count, and the HTTP responses per target.
   std::map<std::pair<std::string, ErrorReason>, std::uint64_t> poll_errors;
   RequestStatsByTarget api_requests;
+  // The `chargeback:` section's label names; empty when chargeback is off.
+  std::vector<std::string> chargeback_labels;
 };
 
 struct ReportScheduleStatus {

@@ -8,7 +8,17 @@
 // the per-workspace allocation), environment columns on workspace rows only when the source knows
 // the workspace's environment. No byte order mark: RFC 4180 has none and tools that read CSV
 // programmatically trip over it.
+//
+// Optional columns, after those 23, so a report without them keeps its bytes: `account_name`
+// (on every row of the account) when the report knows at least one account's name, then one
+// column per chargeback label, named as the label, when `chargeback:` is configured. With
+// chargeback, the label columns are filled on workspace rows, and each account's workspaces are
+// followed by one row per chargeback group (level "chargeback", in the model's group order): its
+// runs, run time, shares and, with a plan, its allocated part of the overage cost in
+// overage_cost and currency. Pivot on level = chargeback for costs, on level = workspace for the
+// workspaces behind them (the runs on no workspace are in the all-empty group only).
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
@@ -54,9 +64,46 @@ struct Row {
   UsageCounts usage;
   double runs_share = 0;
   double run_seconds_share = 0;
+  const ChargebackValues* labels = nullptr;  // workspace and chargeback rows
+  const ChargebackGroup* group = nullptr;    // chargeback rows
 };
 
-std::string render_row(const AccountReport& account, const Row& row, bool account_level) {
+// Which optional columns the report has.
+struct Optional {
+  bool account_name = false;
+  std::size_t labels = 0;
+};
+
+// The plan columns (included_runs, runs_over_plan, overage_cost, currency): the account's plan on
+// its row, a group's allocated overage on its row, empty elsewhere.
+void plan_fields(std::vector<std::string>& f, const AccountReport& account, const Row& row,
+                 bool account_level) {
+  if (account_level && account.plan) {
+    f.push_back(std::to_string(account.plan->included_runs));
+    f.push_back(std::to_string(account.plan->runs_over_plan));
+    f.push_back(money(account.plan->overage_cost_cents));
+    f.push_back(csv_text(account.plan->currency));
+  } else if (row.group != nullptr && row.group->overage_cost_cents && account.plan) {
+    f.insert(f.end(), 2, "");
+    f.push_back(money(*row.group->overage_cost_cents));
+    f.push_back(csv_text(account.plan->currency));
+  } else {
+    f.insert(f.end(), 4, "");
+  }
+}
+
+// account_name and the label columns, when the report has them.
+void optional_fields(std::vector<std::string>& f, const AccountReport& account, const Row& row,
+                     const Optional& optional) {
+  if (optional.account_name) f.push_back(csv_text(account.account_name));
+  for (std::size_t i = 0; i < optional.labels; ++i) {
+    const bool known = row.labels != nullptr && i < row.labels->size();
+    f.push_back(known ? csv_text((*row.labels)[i]) : "");
+  }
+}
+
+std::string render_row(const AccountReport& account, const Row& row, bool account_level,
+                       const Optional& optional) {
   std::vector<std::string> f = {
       format_rfc3339(account.period.start), format_rfc3339(account.period.end),
       csv_text(account.account_id),         row.level,
@@ -65,14 +112,7 @@ std::string render_row(const AccountReport& account, const Row& row, bool accoun
       std::to_string(row.usage.runs),       std::to_string(row.usage.run_seconds),
       hours(row.usage.run_seconds),         ratio(row.runs_share),
   };
-  if (account_level && account.plan) {
-    f.push_back(std::to_string(account.plan->included_runs));
-    f.push_back(std::to_string(account.plan->runs_over_plan));
-    f.push_back(money(account.plan->overage_cost_cents));
-    f.push_back(csv_text(account.plan->currency));
-  } else {
-    f.insert(f.end(), 4, "");
-  }
+  plan_fields(f, account, row, account_level);
   f.push_back(ratio(row.run_seconds_share));
   if (account_level && account.change) {
     const UsageChange& c = *account.change;
@@ -85,35 +125,57 @@ std::string render_row(const AccountReport& account, const Row& row, bool accoun
   } else {
     f.insert(f.end(), 6, "");
   }
+  optional_fields(f, account, row, optional);
   return csv_row(f);
+}
+
+// The rows of one account: itself, its environments, its workspaces, its chargeback groups.
+std::string account_rows(const AccountReport& account, const Optional& optional) {
+  std::string out = render_row(account,
+                               Row{"account", "", "", "", "", account.total,
+                                   share_of(account.total.runs, account.total.runs),
+                                   share_of(account.total.run_seconds, account.total.run_seconds)},
+                               true, optional);
+  for (const EnvironmentRow& env : account.environments) {
+    out += render_row(account,
+                      Row{"environment", env.id, env.name, "", "", env.usage, env.runs_share,
+                          env.run_seconds_share},
+                      false, optional);
+  }
+  for (const WorkspaceRow& ws : account.workspaces) {
+    out += render_row(
+        account,
+        Row{"workspace", ws.environment_id.value_or(""), ws.environment_name.value_or(""), ws.id,
+            ws.name, ws.usage, ws.runs_share, ws.run_seconds_share, &ws.chargeback},
+        false, optional);
+  }
+  if (optional.labels == 0) return out;
+  for (const ChargebackGroup& group : account.chargeback) {
+    out += render_row(account,
+                      Row{"chargeback", "", "", "", "", group.usage, group.runs_share,
+                          group.run_seconds_share, &group.labels, &group},
+                      false, optional);
+  }
+  return out;
 }
 
 }  // namespace
 
 std::string render_csv(const Report& report) {
+  const std::vector<const AccountReport*> accounts = accounts_by_id(report);
+  Optional optional;
+  optional.account_name = std::any_of(accounts.begin(), accounts.end(), [](const auto* account) {
+    return !account->account_name.empty();
+  });
+  optional.labels = report.chargeback_labels.size();
+
   std::vector<std::string> header;
   for (const std::string_view name : kColumns) header.push_back(csv_field(name));
+  if (optional.account_name) header.push_back("account_name");
+  // Label names are [a-z_][a-z0-9_]* and never a column's name (chargeback/config.h).
+  for (const std::string& label : report.chargeback_labels) header.push_back(csv_field(label));
   std::string out = csv_row(header);
-  for (const AccountReport* account : accounts_by_id(report)) {
-    out += render_row(*account,
-                      Row{"account", "", "", "", "", account->total,
-                          share_of(account->total.runs, account->total.runs),
-                          share_of(account->total.run_seconds, account->total.run_seconds)},
-                      true);
-    for (const EnvironmentRow& env : account->environments) {
-      out += render_row(*account,
-                        Row{"environment", env.id, env.name, "", "", env.usage, env.runs_share,
-                            env.run_seconds_share},
-                        false);
-    }
-    for (const WorkspaceRow& ws : account->workspaces) {
-      out += render_row(
-          *account,
-          Row{"workspace", ws.environment_id.value_or(""), ws.environment_name.value_or(""), ws.id,
-              ws.name, ws.usage, ws.runs_share, ws.run_seconds_share},
-          false);
-    }
-  }
+  for (const AccountReport* account : accounts) out += account_rows(*account, optional);
   return out;
 }
 

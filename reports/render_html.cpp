@@ -12,117 +12,16 @@
 #include <string_view>
 
 #include "reports/render.h"
+#include "reports/render_html_util.h"
 #include "reports/render_util.h"
 
 namespace scalr_usage {
 
 using namespace render_detail;
+using namespace render_detail::html;
 using namespace std::chrono;
 
 namespace {
-
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-
-// Length of the valid UTF-8 sequence at s[i] (RFC 3629: no overlongs, no surrogates, nothing above
-// U+10FFFF), or 0 when the byte there does not start one.
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = byte(i);
-  if (b0 < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    length = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    length = 3;
-    if (b0 == 0xE0) low = 0xA0;
-    if (b0 == 0xED) high = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    length = 4;
-    if (b0 == 0xF0) low = 0x90;
-    if (b0 == 0xF4) high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + length > s.size()) return 0;
-  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return length;
-}
-
-// HTML-escaped, valid UTF-8 text. Invalid bytes and control characters (which HTML forbids, except
-// TAB, LF and CR) become U+FFFD, as a browser would show them anyway.
-std::string text(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = utf8_sequence(s, i);
-    if (n == 0) {
-      out += kReplacement;
-      ++i;
-      continue;
-    }
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    const bool c1_control = n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0;
-    if (n == 1) {
-      switch (c) {
-        case '&':
-          out += "&amp;";
-          break;
-        case '<':
-          out += "&lt;";
-          break;
-        case '>':
-          out += "&gt;";
-          break;
-        case '"':
-          out += "&quot;";
-          break;
-        case '\'':
-          out += "&#39;";
-          break;
-        case '\t':
-        case '\n':
-        case '\r':
-          out.push_back(static_cast<char>(c));
-          break;
-        default:
-          if (c < 0x20 || c == 0x7F) {
-            out += kReplacement;
-          } else {
-            out.push_back(static_cast<char>(c));
-          }
-      }
-    } else if (c1_control) {
-      out += kReplacement;
-    } else {
-      out.append(s.substr(i, n));
-    }
-    i += n;
-  }
-  return out;
-}
-
-// The first max_chars code points of valid UTF-8 s, with "…" when cut (chart labels only; tables
-// always show the whole name).
-std::string shorten(std::string_view s, std::size_t max_chars) {
-  std::size_t i = 0;
-  std::size_t chars = 0;
-  while (i < s.size() && chars < max_chars) {
-    const std::size_t n = utf8_sequence(s, i);
-    i += n == 0 ? 1 : n;
-    ++chars;
-  }
-  if (i >= s.size()) return std::string(s);
-  return std::string(s.substr(0, i)) + "\xE2\x80\xA6";
-}
-
-std::string percent(double fraction) { return fixed(fraction * 100, 1) + "%"; }
-std::string hours(std::uint64_t seconds) { return fixed(static_cast<double>(seconds) / 3600, 2); }
-std::string coord(double v) { return fixed(v, 1); }
 
 // "2026-10-01 – 2026-10-31": the inclusive days of a [start, end) period.
 std::string days_of(const Period& period) {
@@ -257,31 +156,16 @@ void top_chart(std::string& out, const AccountReport& account) {
     out += "<p class=\"empty\">No workspace had runs in this period.</p>\n";
     return;
   }
-  constexpr double kWidth = 760, kLabel = 250, kBarMax = 420, kRow = 22;
-  const double height = kRow * static_cast<double>(account.top_workspaces.size()) + 8;
-  std::uint64_t max_runs = 0;
-  for (const WorkspaceRow& ws : account.top_workspaces)
-    max_runs = std::max(max_runs, ws.usage.runs);
-  const double scale = max_runs == 0 ? 0 : kBarMax / static_cast<double>(max_runs);
-
-  out += "<figure>\n<svg class=\"chart top\" viewBox=\"0 0 " + coord(kWidth) + " " + coord(height) +
-         "\" width=\"" + coord(kWidth) + "\" height=\"" + coord(height) +
-         "\" role=\"img\" aria-label=\"Top workspaces by runs\">\n";
-  for (std::size_t i = 0; i < account.top_workspaces.size(); ++i) {
-    const WorkspaceRow& ws = account.top_workspaces[i];
-    const double y = 4 + kRow * static_cast<double>(i);
-    const double w = static_cast<double>(ws.usage.runs) * scale;
-    out += "<g><title>" + text(label_of(ws)) + " (" + text(ws.id) +
-           "): " + std::to_string(ws.usage.runs) + " runs, " + hours(ws.usage.run_seconds) +
-           " h</title>\n";
-    out += "<text x=\"" + coord(kLabel - 8) + "\" y=\"" + coord(y + 15) +
-           "\" text-anchor=\"end\">" + text(shorten(label_of(ws), 36)) + "</text>\n";
-    out += "<rect class=\"bar\" x=\"" + coord(kLabel) + "\" y=\"" + coord(y + 3) + "\" width=\"" +
-           coord(w) + "\" height=\"" + coord(kRow - 6) + "\"/>\n";
-    out += "<text x=\"" + coord(kLabel + w + 6) + "\" y=\"" + coord(y + 15) + "\">" +
-           std::to_string(ws.usage.runs) + "</text>\n</g>\n";
+  std::vector<Bar> bars;
+  for (const WorkspaceRow& ws : account.top_workspaces) {
+    bars.push_back(Bar{label_of(ws),
+                       text(label_of(ws)) + " (" + text(ws.id) +
+                           "): " + std::to_string(ws.usage.runs) + " runs, " +
+                           hours(ws.usage.run_seconds) + " h",
+                       ws.usage.runs});
   }
-  out += "</svg>\n<figcaption class=\"note\">Top " + std::to_string(account.top_workspaces.size()) +
+  bar_chart(out, "top", "Top workspaces by runs", bars);
+  out += "<figcaption class=\"note\">Top " + std::to_string(account.top_workspaces.size()) +
          " workspaces by runs.</figcaption>\n</figure>\n";
 }
 
@@ -347,13 +231,19 @@ std::string render_html(const Report& report) {
   out += ".</p>\n</header>\n";
   if (report.accounts.empty()) out += "<p class=\"empty\">No accounts in this report.</p>\n";
   for (const AccountReport* account : accounts_by_id(report)) {
-    out += "<section class=\"account\">\n<h2>Account <span class=\"id\">" +
+    // The name next to the id where the source knows it.
+    const std::string name =
+        account->account_name.empty()
+            ? ""
+            : "<span class=\"name\">" + text(account->account_name) + "</span> ";
+    out += "<section class=\"account\">\n<h2>Account " + name + "<span class=\"id\">" +
            text(account->account_id) + "</span></h2>\n";
     summary_table(out, *account);
     out += "<h3>Runs per day</h3>\n";
     daily_chart(out, *account);
     out += "<h3>Top workspaces</h3>\n";
     top_chart(out, *account);
+    chargeback_section(out, report, *account);
     out += "<h3>Environments</h3>\n";
     environment_table(out, *account);
     out += "<h3>Workspaces</h3>\n";

@@ -1,6 +1,10 @@
 // The JSON report; its shape is docs/report.schema.json (schema_version 1). Counts are JSON
 // integers, shares and hours plain numbers, money both exact integer cents and a convenience
 // decimal number. Keys keep a fixed, readable order (ordered_json) rather than alphabetical.
+//
+// Chargeback and account names only add keys (so schema_version stays 1), and only when there is
+// something to say: "account_name" when the source knows it, "chargeback" per account and
+// "chargeback_labels" per workspace when a `chargeback:` section is configured.
 
 #include <nlohmann/json.hpp>
 
@@ -28,21 +32,52 @@ Json optional_json(const std::optional<double>& value) {
 
 double hours(std::uint64_t seconds) { return static_cast<double>(seconds) / 3600; }
 
-Json workspace_json(const WorkspaceRow& ws) {
-  return Json{{"id", ws.id},
-              {"name", ws.name},
-              {"environment_id", optional_json(ws.environment_id)},
-              {"environment_name", optional_json(ws.environment_name)},
-              {"runs", ws.usage.runs},
-              {"run_seconds", ws.usage.run_seconds},
-              {"run_hours", hours(ws.usage.run_seconds)},
-              {"runs_share", ws.runs_share},
-              {"run_seconds_share", ws.run_seconds_share}};
+// {"team": "payments", ...}: the values under their label names, in label order.
+Json labels_json(const std::vector<std::string>& labels, const ChargebackValues& values) {
+  Json out = Json::object();
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    out[labels[i]] = i < values.size() ? values[i] : std::string();
+  }
+  return out;
 }
 
-Json account_json(const AccountReport& account) {
+// `labels` empty (chargeback off): no chargeback_labels key.
+Json workspace_json(const WorkspaceRow& ws, const std::vector<std::string>& labels) {
+  Json out = Json{{"id", ws.id},
+                  {"name", ws.name},
+                  {"environment_id", optional_json(ws.environment_id)},
+                  {"environment_name", optional_json(ws.environment_name)},
+                  {"runs", ws.usage.runs},
+                  {"run_seconds", ws.usage.run_seconds},
+                  {"run_hours", hours(ws.usage.run_seconds)},
+                  {"runs_share", ws.runs_share},
+                  {"run_seconds_share", ws.run_seconds_share}};
+  if (!labels.empty()) out["chargeback_labels"] = labels_json(labels, ws.chargeback);
+  return out;
+}
+
+// The account's chargeback groups; overage_cost null without a plan, like the account's "plan".
+Json chargeback_json(const AccountReport& account, const std::vector<std::string>& labels) {
+  Json out = Json::array();
+  for (const ChargebackGroup& group : account.chargeback) {
+    const auto& cents = group.overage_cost_cents;
+    out.push_back(
+        Json{{"labels", labels_json(labels, group.labels)},
+             {"runs", group.usage.runs},
+             {"run_seconds", group.usage.run_seconds},
+             {"run_hours", hours(group.usage.run_seconds)},
+             {"runs_share", group.runs_share},
+             {"run_seconds_share", group.run_seconds_share},
+             {"overage_cost_cents", cents ? Json(*cents) : Json(nullptr)},
+             {"overage_cost", cents ? Json(static_cast<double>(*cents) / 100) : Json(nullptr)}});
+  }
+  return out;
+}
+
+Json account_json(const AccountReport& account, const std::vector<std::string>& labels) {
   Json out;
   out["account_id"] = account.account_id;
+  if (!account.account_name.empty()) out["account_name"] = account.account_name;
   out["period"] = period_json(account.period);
   out["total"] = Json{{"runs", account.total.runs},
                       {"run_seconds", account.total.run_seconds},
@@ -81,11 +116,14 @@ Json account_json(const AccountReport& account) {
                                        {"run_seconds_share", env.run_seconds_share}});
   }
   out["workspaces"] = Json::array();
-  for (const WorkspaceRow& ws : account.workspaces) out["workspaces"].push_back(workspace_json(ws));
+  for (const WorkspaceRow& ws : account.workspaces) {
+    out["workspaces"].push_back(workspace_json(ws, labels));
+  }
   out["top_workspaces"] = Json::array();
   for (const WorkspaceRow& ws : account.top_workspaces) {
-    out["top_workspaces"].push_back(workspace_json(ws));
+    out["top_workspaces"].push_back(workspace_json(ws, labels));
   }
+  if (!labels.empty()) out["chargeback"] = chargeback_json(account, labels);
   out["daily"] = Json::array();
   for (const DayRow& day : account.daily) {
     out["daily"].push_back(Json{{"date", format_date(day.date)},
@@ -112,7 +150,7 @@ std::string render_json(const Report& report) {
   }
   out["accounts"] = Json::array();
   for (const AccountReport* account : accounts_by_id(report)) {
-    out["accounts"].push_back(account_json(*account));
+    out["accounts"].push_back(account_json(*account, report.chargeback_labels));
   }
   // Names come from Scalr or a database and are not guaranteed to be valid UTF-8; replacing a bad
   // byte with U+FFFD beats failing the whole report (dump() would throw).

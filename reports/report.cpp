@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "reports/render.h"
+#include "reports/report_chargeback.h"
 #include "util/text.h"  // is_alnum
 
 namespace scalr_usage {
@@ -91,13 +92,16 @@ std::vector<EnvironmentRow> environment_rows(const AccountUsage& current) {
   return rows;
 }
 
-// By id, as environment_rows.
-std::vector<WorkspaceRow> workspace_rows(const AccountUsage& current) {
+// By id, as environment_rows; classified by the rules when chargeback is on.
+std::vector<WorkspaceRow> workspace_rows(const AccountUsage& current,
+                                         const ChargebackRules& rules) {
   std::vector<WorkspaceRow> rows;
   for (const WorkspaceUsage& ws : current.workspaces) {
-    rows.push_back(WorkspaceRow{ws.id, ws.name, ws.environment_id, ws.environment_name, ws.usage,
-                                share_of(ws.usage.runs, current.total.runs),
-                                share_of(ws.usage.run_seconds, current.total.run_seconds)});
+    rows.push_back(WorkspaceRow{
+        ws.id, ws.name, ws.environment_id, ws.environment_name, ws.usage,
+        share_of(ws.usage.runs, current.total.runs),
+        share_of(ws.usage.run_seconds, current.total.run_seconds),
+        rules.enabled() ? rules.classify(current.account_id, ws) : ChargebackValues{}});
   }
   std::stable_sort(rows.begin(), rows.end(),
                    [](const WorkspaceRow& a, const WorkspaceRow& b) { return a.id < b.id; });
@@ -200,6 +204,12 @@ double share_of(std::uint64_t part, std::uint64_t total) {
 
 AccountReport build_account_report(const AccountUsage& current, const AccountUsage* previous,
                                    const BillingPlan& plan, std::size_t top_n) {
+  return build_account_report(current, previous, plan, ChargebackRules{}, top_n);
+}
+
+AccountReport build_account_report(const AccountUsage& current, const AccountUsage* previous,
+                                   const BillingPlan& plan, const ChargebackRules& rules,
+                                   std::size_t top_n) {
   check_report_input(current, previous);
   // Validate the price even without a plan, so that a bad config fails the first report and not
   // the first month someone configures included_runs.
@@ -207,15 +217,19 @@ AccountReport build_account_report(const AccountUsage& current, const AccountUsa
 
   AccountReport report;
   report.account_id = current.account_id;
+  report.account_name = current.account_name;
   report.period = current.period;
   report.total = current.total;
   report.run_hours = static_cast<double>(current.total.run_seconds) / 3600.0;
   report.environments = environment_rows(current);
-  report.workspaces = workspace_rows(current);
+  report.workspaces = workspace_rows(current, rules);
   report.top_workspaces = top_workspace_rows(report.workspaces, top_n);
   report.daily = every_day(current.period, current.daily);
   if (previous != nullptr) report.change = usage_change(current.total, *previous);
   if (has_plan(plan)) report.plan = plan_usage(current.total, plan, micros);
+  if (rules.enabled()) {
+    report.chargeback = report_detail::chargeback_groups(report, rules.labels().size());
+  }
   return report;
 }
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "chargeback/rules.h"
 #include "model/period.h"
 #include "model/usage.h"
 
@@ -64,6 +65,24 @@ struct WorkspaceRow {
   UsageCounts usage;
   double runs_share = 0;
   double run_seconds_share = 0;
+  // The workspace's chargeback label values, in Report::chargeback_labels order (ChargebackRules::
+  // classify); empty when chargeback is off. Last, so positional initialisers may leave it out.
+  ChargebackValues chargeback{};
+};
+
+// The runs of an account charged to one tuple of chargeback label values: its workspaces with
+// those values and, for the tuple with every label "", also the runs of the account's total on no
+// workspace (Scalr counts deleted workspaces), so that the groups add up to the account's total
+// as FOCUS's rows do.
+struct ChargebackGroup {
+  ChargebackValues labels;  // in Report::chargeback_labels order
+  UsageCounts usage;
+  double runs_share = 0;  // of the account's runs, as a workspace's
+  double run_seconds_share = 0;
+  // The group's part of the account's overage cost: allocated over the groups by runs, in whole
+  // cents, with allocate_largest_remainder (the groups sum to the overage exactly). nullopt
+  // without a plan.
+  std::optional<std::uint64_t> overage_cost_cents;
 };
 
 struct DayRow {
@@ -92,6 +111,7 @@ struct PlanUsage {
 
 struct AccountReport {
   std::string account_id;
+  std::string account_name;  // empty when the source does not know it
   Period period;
   UsageCounts total;  // the account's own total (not the sum of its workspaces)
   double run_hours = 0;
@@ -101,6 +121,8 @@ struct AccountReport {
   std::vector<DayRow> daily;                 // every day of the period, days without runs as 0
   std::optional<UsageChange> change;         // nullopt without a previous period
   std::optional<PlanUsage> plan;             // nullopt without a plan
+  // By runs desc, run seconds desc, label values asc; empty when chargeback is off.
+  std::vector<ChargebackGroup> chargeback;
 };
 
 struct Report {
@@ -109,12 +131,21 @@ struct Report {
   Period period;
   std::vector<AccountReport> accounts;
   BillingPlan plan;
+  // The chargeback labels (ChargebackRules::labels()); empty when chargeback is off, and then the
+  // renderers write nothing about chargeback. Last, so positional initialisers may leave it out.
+  std::vector<std::string> chargeback_labels{};
 };
 
 // Builds the report of one account. `previous` (nullable) is the same account's usage in the
 // period before; it must be the same account. top_n limits top_workspaces; workspaces with neither
-// runs nor run seconds are never "top". Throws std::invalid_argument on an empty or overlong
-// period (more than 3660 days), a previous usage of another account, or an invalid price.
+// runs nor run seconds are never "top". With enabled `rules`, every workspace is classified and
+// the account's runs and overage are allocated to chargeback groups (AccountReport::chargeback).
+// Throws std::invalid_argument on an empty or overlong period (more than 3660 days), a previous
+// usage of another account, or an invalid price.
+AccountReport build_account_report(const AccountUsage& current, const AccountUsage* previous,
+                                   const BillingPlan& plan, const ChargebackRules& rules,
+                                   std::size_t top_n = 10);
+// Without chargeback.
 AccountReport build_account_report(const AccountUsage& current, const AccountUsage* previous,
                                    const BillingPlan& plan, std::size_t top_n = 10);
 

@@ -132,8 +132,8 @@ bool fetch_all(UsageSource& source, const ReportJob& job, FetchedAccounts& fetch
 // One account per file: the files of a period are per account, for chargeback to each team.
 void write_account_files(const Report& report, const ReportJob& job, const fs::path& directory,
                          const std::string& period_key, AccountResult& outcome) {
-  const Report single{
-      report.generated_at, report.schedule, report.period, {report.accounts.back()}, report.plan};
+  const Report single{report.generated_at,      report.schedule, report.period,
+                      {report.accounts.back()}, report.plan,     report.chargeback_labels};
   for (const std::string& format : job.formats) {
     const fs::path file = directory / report_file_name(outcome.account_id, period_key, format);
     try {
@@ -161,8 +161,8 @@ void build_and_write(const std::string& account, const FetchedAccounts& fetched,
   outcome.error = state->second.error;
   if (!outcome.error.empty()) return;
   try {
-    report.accounts.push_back(
-        build_account_report(*state->second.current, &*state->second.previous, job.plan));
+    report.accounts.push_back(build_account_report(*state->second.current, &*state->second.previous,
+                                                   job.plan, job.chargeback));
   } catch (const std::exception& error) {  // invalid_argument, overflow_error
     outcome.error = std::string("building the report: ") + error.what();
     return;
@@ -295,7 +295,8 @@ ReportRunResult run_report(UsageSource& source, const ReportJob& job, const Repo
     return result;
   }
 
-  Report report{format_rfc3339(job.generated_at), job.schedule, job.period, {}, job.plan};
+  Report report{format_rfc3339(job.generated_at), job.schedule, job.period, {}, job.plan,
+                job.chargeback.labels()};
   for (const std::string& account : *accounts) {
     build_and_write(account, fetched, job, output, report, result);
   }

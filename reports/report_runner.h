@@ -47,6 +47,9 @@ struct ReportJob {
   // Only the accounts of this shard, whether listed by the source or given in `accounts`: a
   // sharded daemon's schedules write the reports of its own accounts only.
   ShardSpec shard{};
+  // The `chargeback:` rules the reports allocate by; the default is off (nothing about chargeback
+  // in any format).
+  ChargebackRules chargeback{};
 };
 
 // Where a run's output goes: files in `directory`, or, when `stream` is set, one document per

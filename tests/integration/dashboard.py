@@ -67,6 +67,7 @@ DEFAULT_VALUES = {
     "account": ".*",
     "environment": ".*",
     "workspace": ".*",
+    "chargeback_label": "team",  # a custom variable: its default, the first label of the rules
     "__rate_interval": "1m",
     "__interval": "1m",
     "__interval_ms": "60000",

@@ -1231,3 +1231,66 @@ def postgres_exporter_config(listen_port: int, dsn: Optional[str] = None, accoun
     if dsn is not None:
         cfg["postgres"]["dsn"] = dsn
     return deep_merge(cfg, overrides or {})
+
+
+# ---- chargeback rules, implemented here independently of the daemon (chargeback/rules.h) ------
+
+def _chargeback_pattern_matches(pattern: str, value: str) -> bool:
+    """A leading ~ is a regular expression, searched; otherwise a glob (* and ?) on the whole
+    value. The tests' patterns use only syntax where Python's re and ECMAScript agree."""
+    if pattern.startswith("~"):
+        return re.search(pattern[1:], value) is not None
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
+def _chargeback_expand(template: str, facts: dict, matched_tag) -> str:
+    def tag_value(key):
+        candidates = ([matched_tag] if matched_tag else []) + sorted(facts.get("tags", []))
+        for tag in candidates:
+            if tag.startswith(key + ":"):
+                return tag[len(key) + 1:]
+        return ""
+
+    def placeholder(m):
+        name = m.group(1)
+        return tag_value(name[4:]) if name.startswith("tag:") else facts.get(name) or ""
+
+    out, i = [], 0
+    while i < len(template):
+        if template[i] in "{}" and template[i:i + 2] in ("{{", "}}"):
+            out.append(template[i])
+            i += 2
+        elif template[i] == "{":
+            end = template.index("}", i)
+            out.append(placeholder(re.match(r"\{([^}]*)\}", template[i:end + 1])))
+            i = end + 1
+        else:
+            out.append(template[i])
+            i += 1
+    return "".join(out)
+
+
+def chargeback_classify(section: dict, facts: dict) -> tuple:
+    """The label values (in section["labels"] order) the chargeback: section gives a workspace.
+    facts: account_id, environment_id, environment_name, workspace_id, workspace_name (missing or
+    None is ""), tags (list of tag names)."""
+    labels = section["labels"]
+    for rule in section.get("rules") or []:
+        matched_tag, ok = None, True
+        for key, pattern in (rule.get("match") or {}).items():
+            if key == "workspace_tag":
+                hits = [t for t in sorted(facts.get("tags", []))
+                        if _chargeback_pattern_matches(pattern, t)]
+                ok = ok and bool(hits)
+                if hits and matched_tag is None:
+                    matched_tag = hits[0]
+            else:
+                ok = ok and _chargeback_pattern_matches(pattern, facts.get(key) or "")
+        if ok:
+            chosen = rule.get("set") or {}
+            return tuple(_chargeback_expand(chosen[l], facts, matched_tag) if l in chosen else ""
+                         for l in labels)
+    fallback = section.get("default") or {}
+    return tuple(_chargeback_expand(fallback[l], facts, None) if l in fallback else ""
+                 for l in labels)

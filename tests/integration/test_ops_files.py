@@ -365,6 +365,41 @@ def test_dashboard_panels():
         assert needle in exprs, needle
 
 
+def row_members(top, row_index):
+    """The panels after a row panel, up to the next row."""
+    members = []
+    for p in top[row_index + 1:]:
+        if p["type"] == "row":
+            break
+        members.append(p)
+    return members
+
+
+def test_dashboard_by_team_row():
+    """The By team row: runs and run hours per value of the chargeback label chosen in the
+    Chargeback label variable, month to date and per day, from the scalr:chargeback_* recording
+    rules (which the end-to-end test proves have data)."""
+    d = dash.load_dashboard()
+    top = d["panels"]
+    (row_index,) = [i for i, p in enumerate(top) if p["type"] == "row" and p["title"] == "By team"]
+    members = row_members(top, row_index)
+    used = {name for p in members for t in p["targets"] for name in dash.metric_names(t["expr"])}
+    assert used == {"scalr:chargeback_runs:sum", "scalr:chargeback_run_seconds:sum",
+                    "scalr:chargeback_runs:increase1d", "scalr:chargeback_run_seconds:increase1d"}
+    for p in members:
+        for t in p["targets"]:
+            assert "sum by ($chargeback_label)" in t["expr"], (p["title"], t["expr"])
+            assert t["legendFormat"] == "{{$chargeback_label}}", p["title"]
+    variables = {v["name"]: v for v in d["templating"]["list"]}
+    label = variables["chargeback_label"]
+    # Any label name may be typed: the recording rules keep every chargeback label.
+    assert label["type"] == "textbox" and label["query"] == label["current"]["value"] == "team"
+    for rule in ("scalr:chargeback_runs:sum", "scalr:chargeback_run_seconds:sum",
+                 "scalr:chargeback_runs:increase1d", "scalr:chargeback_run_seconds:increase1d"):
+        assert "sum without (account_id, workspace_id, instance, job)" in \
+            dash.rule_expressions(RULES)[rule], rule
+
+
 def test_dashboard_targets_row():
     """The Targets row: a row panel followed by its panels, each per target (and filtered by the
     Target variable) or per instance, the ones about a target's series labelled by it."""
@@ -372,8 +407,7 @@ def test_dashboard_targets_row():
     top = d["panels"]
     (row_index,) = [i for i, p in enumerate(top) if p["type"] == "row" and p["title"] == "Targets"]
     row_y = top[row_index]["gridPos"]["y"]
-    members = [p for p in top[row_index + 1:]
-               if p["type"] != "row" and p["gridPos"]["y"] > row_y]
+    members = row_members(top, row_index)
     assert len(members) == 8, [p["title"] for p in members]
     for p in members:
         (t,) = p["targets"]

@@ -18,6 +18,17 @@ import helpers
 from helpers import wait_until
 
 INCLUDED_RUNS = 1000
+# Chargeback rules on facts the API source has with or without workspace enrichment (names, ids),
+# so the By team row and the scalr:chargeback_* rules have data: a searched regular expression, a
+# glob on the account, and the default; cost_center is left empty by the first rule.
+CHARGEBACK = {
+    "labels": ["team", "cost_center"],
+    "rules": [
+        {"match": {"workspace_name": "~[05]$"}, "set": {"team": "data"}},
+        {"match": {"account_id": "acc-demo*"}, "set": {"team": "demo", "cost_center": "CC-7"}},
+    ],
+    "default": {"team": "unallocated", "cost_center": "CC-0"},
+}
 
 
 @pytest.fixture
@@ -64,7 +75,8 @@ def by_labels(result, *names) -> dict:
 
 def test_prometheus_stores_the_sample_sums_and_every_panel_has_data(stub, exporter_factory,
                                                                     prometheus):
-    exporter = exporter_factory(stub, overrides={"billing": {"included_runs": INCLUDED_RUNS}})
+    exporter = exporter_factory(stub, overrides={"billing": {"included_runs": INCLUDED_RUNS},
+                                                 "chargeback": CHARGEBACK})
     accounts = exporter.config["scalr"]["accounts"]
     prom = prometheus(exporter.url.removeprefix("http://"))
 
@@ -99,6 +111,21 @@ def test_prometheus_stores_the_sample_sums_and_every_panel_has_data(stub, export
     forecast = by_labels(query(prom, "scalr:account_runs:forecast_period_end"), "account_id")
     for account, usage in expected.accounts.items():
         assert forecast[(account,)] >= usage.runs
+
+    # The chargeback recording rules: usage per (team, cost_center), summed here from the sample
+    # data's workspaces labelled by the rules written again in Python.
+    want_runs, want_seconds = {}, {}
+    for (account, workspace), usage in expected.workspaces.items():
+        key = helpers.chargeback_classify(CHARGEBACK, {
+            "account_id": account, "workspace_id": workspace,
+            "workspace_name": expected.workspace_names[(account, workspace)]})
+        want_runs[key] = want_runs.get(key, 0) + usage.runs
+        want_seconds[key] = want_seconds.get(key, 0) + usage.seconds
+    assert len(want_runs) == 3, want_runs  # every rule and the default decide some workspace
+    wait_until(lambda: by_labels(query(prom, "scalr:chargeback_runs:sum"), "team", "cost_center")
+               == want_runs, 30, 0.5, f"scalr:chargeback_runs:sum == {want_runs}")
+    assert by_labels(query(prom, "scalr:chargeback_run_seconds:sum"), "team", "cost_center") == \
+        want_seconds
 
     # Series of issue #14 that metrics/names.h does not declare yet cannot be scraped: a query
     # needing them may be empty (the set shrinks to nothing as the exporter gains them). The usage

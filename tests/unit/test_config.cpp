@@ -1233,7 +1233,7 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
     }
     uncommented += line + "\n";
   }
-  EXPECT_EQ(keys_uncommented, 41) << uncommented;
+  EXPECT_EQ(keys_uncommented, 51) << uncommented;
   const Config config = parse_config(uncommented, {});
   expect_documented_defaults(config);
   EXPECT_EQ(only_target(config).ca_file, ca.string());
@@ -1247,6 +1247,11 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
   ASSERT_TRUE(config.reports.leader_election);
   EXPECT_EQ(config.reports.leader_election->lock_key, LeaderElectionConfig{}.lock_key);
   EXPECT_EQ(config.reports.leader_election->dsn.reveal(), "host=db");
+  // The example chargeback section is the README's, and works: a prod-* environment pays.
+  EXPECT_EQ(config.chargeback.labels(), (std::vector<std::string>{"team", "cost_center"}));
+  WorkspaceUsage workspace{"ws-1", "api", "env-1", "prod-eu", {}};
+  EXPECT_EQ(config.chargeback.classify("acc-1", workspace),
+            (std::vector<std::string>{"payments", "CC-100"}));
 }
 
 // The commented-out postgres: block is a working configuration once uncommented and selected, and

@@ -394,3 +394,60 @@ TEST(PollerHeartbeat, ACycleRunningLongerThanAllowedIsUnresponsive) {
 
 }  // namespace
 }  // namespace scalr_usage
+
+namespace scalr_usage {
+namespace {
+
+ChargebackRules team_rules(std::string team_of_a) {
+  ChargebackRule rule;
+  rule.match.emplace_back(ChargebackKey::account_id, ChargebackPattern::parse("acc-a"));
+  rule.set.emplace_back(ChargebackTemplate::parse(team_of_a));
+  return ChargebackRules({"team"}, {rule}, {ChargebackTemplate::parse("other-{workspace_id}")});
+}
+
+// The snapshot carries each workspace's chargeback values, the exposition the info series; a
+// poller made by a reload with other rules relabels what the store holds before it polls again.
+TEST(PollerChargeback, SnapshotsCarryTheRulesValuesAndAReloadRelabels) {
+  SnapshotStore store(BuildInfo{"t", "t"});
+  const auto make_poller = [&](ChargebackRules rules, bool a_fails = false) {
+    return std::make_unique<Poller>(
+        Poller::Options{
+            .interval = minutes{5}, .now = [] { return kNow; }, .chargeback = std::move(rules)},
+        [a_fails](RequestObserver& observer) {
+          auto source = std::make_unique<ScriptedSource>(observer);
+          source->script["acc-a"] = {UsageCounts{3, 30}};
+          if (a_fails) source->script["acc-a"] = {SourceError(ErrorReason::server_error, "503")};
+          source->script["acc-b"] = {UsageCounts{5, 50}};
+          return source;
+        },
+        store);
+  };
+  make_poller(team_rules("payments"))->poll_once({});
+  auto snapshot = store.snapshot();
+  EXPECT_EQ(snapshot->chargeback_labels, (std::vector<std::string>{"team"}));
+  EXPECT_EQ(snapshot->accounts.at("acc-a").chargeback.at("ws-acc-a"),
+            (std::vector<std::string>{"payments"}));
+  EXPECT_EQ(snapshot->accounts.at("acc-b").chargeback.at("ws-acc-b"),
+            (std::vector<std::string>{"other-ws-acc-b"}));
+  EXPECT_NE(store.exposition()->text.find(
+                "scalr_workspace_chargeback_info{account_id=\"acc-a\",workspace_id=\"ws-acc-a\","
+                "team=\"payments\"} 1"),
+            std::string::npos)
+      << store.exposition()->text;
+
+  // The reload's poller relabels the kept usage itself: acc-a's poll fails after the reload, so
+  // only that can give it the new value.
+  make_poller(team_rules("platform"), true)->poll_once({});
+  EXPECT_FALSE(store.snapshot()->accounts.at("acc-a").up);
+  EXPECT_EQ(store.snapshot()->accounts.at("acc-a").chargeback.at("ws-acc-a"),
+            (std::vector<std::string>{"platform"}));
+
+  // Chargeback off: no values, no info family.
+  make_poller(ChargebackRules{})->poll_once({});
+  EXPECT_TRUE(store.snapshot()->chargeback_labels.empty());
+  EXPECT_TRUE(store.snapshot()->accounts.at("acc-a").chargeback.empty());
+  EXPECT_EQ(store.exposition()->text.find("scalr_workspace_chargeback_info"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace scalr_usage

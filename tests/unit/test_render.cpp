@@ -1,8 +1,9 @@
-// The report renderers, read back with parsers written here (an RFC 4180 reader, nlohmann::json,
-// plain string checks for HTML), and checked against sums of the dataset computed in the test, not
-// against the program's own numbers. Golden files catch accidental format changes; their numbers
-// are checked independently too. Regenerate them after an intended change with
-//   SUE_UPDATE_GOLDEN=1 ./build/tests/unit_tests --gtest_filter='Render*Golden*'
+// The report renderers, read back with parsers of the tests' own (an RFC 4180 reader in
+// report_test_util.h, nlohmann::json, plain string checks for HTML), and checked against sums of
+// the dataset computed in the test, not against the program's own numbers. Golden files catch
+// accidental format changes; their numbers are checked independently too. Regenerate them after an
+// intended change with
+//   SUE_UPDATE_GOLDEN=1 ./build/tests/report_unit_tests --gtest_filter='Render*Golden*'
 // and review the diff.
 
 #include <gtest/gtest.h>
@@ -20,6 +21,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "report_test_util.h"
 #include "reports/render.h"
 #include "reports/report.h"
 
@@ -27,6 +29,7 @@ namespace scalr_usage {
 namespace {
 
 using namespace std::chrono;
+using namespace report_test;
 using nlohmann::json;
 
 // ---------------------------------------------------------------------------------------------
@@ -122,123 +125,6 @@ UsageCounts workspace_sum(const AccountUsage& u) {
 // acc-two 130 - 100 = 30 * 0.99 = 29.70.
 constexpr std::uint64_t kOneOverageCents = 29700;
 constexpr std::uint64_t kTwoOverageCents = 2970;
-
-// ---------------------------------------------------------------------------------------------
-// A minimal RFC 4180 reader: records end with CRLF, fields may be quoted, "" in quotes is one
-// quote. Throws on a bare CR or LF outside quotes, a stray quote, or a last record without CRLF.
-
-using CsvRows = std::vector<std::vector<std::string>>;
-
-CsvRows parse_csv(const std::string& text) {
-  CsvRows rows;
-  std::vector<std::string> row;
-  std::string field;
-  bool quoted = false;
-  bool was_quoted = false;
-  for (std::size_t i = 0; i < text.size();) {
-    const char c = text[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          field.push_back('"');
-          i += 2;
-          continue;
-        }
-        quoted = false;
-        ++i;
-        if (i < text.size() && text[i] != ',' && text[i] != '\r') {
-          throw std::runtime_error("text after closing quote");
-        }
-        continue;
-      }
-      field.push_back(c);
-      ++i;
-      continue;
-    }
-    if (c == '"') {
-      if (!field.empty() || was_quoted) throw std::runtime_error("quote inside unquoted field");
-      quoted = was_quoted = true;
-      ++i;
-    } else if (c == ',') {
-      row.push_back(field);
-      field.clear();
-      was_quoted = false;
-      ++i;
-    } else if (c == '\r') {
-      if (i + 1 >= text.size() || text[i + 1] != '\n') throw std::runtime_error("bare CR");
-      row.push_back(field);
-      rows.push_back(row);
-      field.clear();
-      row.clear();
-      was_quoted = false;
-      i += 2;
-    } else if (c == '\n') {
-      throw std::runtime_error("bare LF outside quotes");
-    } else {
-      field.push_back(c);
-      ++i;
-    }
-  }
-  if (quoted) throw std::runtime_error("unterminated quote");
-  if (!field.empty() || !row.empty()) throw std::runtime_error("last record without CRLF");
-  return rows;
-}
-
-// Rows as column name -> value, checking every row has the header's width.
-std::vector<std::map<std::string, std::string>> csv_records(const std::string& text,
-                                                            std::vector<std::string>* header) {
-  const CsvRows rows = parse_csv(text);
-  EXPECT_FALSE(rows.empty());
-  if (rows.empty()) return {};
-  if (header != nullptr) *header = rows[0];
-  std::vector<std::map<std::string, std::string>> records;
-  for (std::size_t r = 1; r < rows.size(); ++r) {
-    EXPECT_EQ(rows[r].size(), rows[0].size()) << "row " << r;
-    std::map<std::string, std::string> record;
-    for (std::size_t c = 0; c < rows[0].size() && c < rows[r].size(); ++c) {
-      record[rows[0][c]] = rows[r][c];
-    }
-    records.push_back(record);
-  }
-  return records;
-}
-
-std::uint64_t to_u64(const std::string& s) {
-  EXPECT_TRUE(!s.empty() &&
-              std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; }))
-      << "'" << s << "'";
-  return std::stoull(s);
-}
-
-// "12.34" -> 1234, read digit by digit (no floating point); exactly two decimals required.
-std::uint64_t to_cents(const std::string& s) {
-  static const std::regex money(R"(^([0-9]+)\.([0-9]{2})$)");
-  std::smatch m;
-  EXPECT_TRUE(std::regex_match(s, m, money)) << "'" << s << "'";
-  if (m.empty()) return 0;
-  return std::stoull(m[1].str()) * 100 + std::stoull(m[2].str());
-}
-
-double to_double(const std::string& s) {
-  static const std::regex number(R"(^-?[0-9]+\.[0-9]+$)");
-  EXPECT_TRUE(std::regex_match(s, number)) << "'" << s << "'";
-  return std::stod(s);
-}
-
-// What a spreadsheet-safe CSV cell of a name must look like (the documented formula guard).
-std::string guarded(const std::string& name) {
-  if (!name.empty() && std::string("=+-@\t\r").find(name[0]) != std::string::npos) {
-    return "'" + name;
-  }
-  return name;
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // ---------------------------------------------------------------------------------------------
 // CSV
@@ -424,10 +310,12 @@ void check_schema(const json& value, const json& node, const json& root, const s
   if (value.is_object()) {
     ASSERT_TRUE(n->contains("properties")) << path;
     for (const auto& [key, child] : value.items()) {
-      EXPECT_TRUE((*n)["properties"].contains(key)) << path << "." << key << " is not documented";
-      if ((*n)["properties"].contains(key)) {
-        check_schema(child, (*n)["properties"][key], root, path + "." + key);
-      }
+      // additionalProperties: keys named by the configuration (chargeback labels), all alike.
+      const json* child_node = (*n)["properties"].contains(key)      ? &(*n)["properties"][key]
+                               : n->contains("additionalProperties") ? &(*n)["additionalProperties"]
+                                                                     : nullptr;
+      EXPECT_NE(child_node, nullptr) << path << "." << key << " is not documented";
+      if (child_node != nullptr) check_schema(child, *child_node, root, path + "." + key);
     }
     for (const auto& key : n->value("required", json::array())) {
       EXPECT_TRUE(value.contains(key)) << path << " lacks " << key;
@@ -444,6 +332,20 @@ TEST(RenderJson, MatchesTheDocumentedSchema) {
   const json schema = load_schema();
   for (const BillingPlan& plan : {the_plan(), BillingPlan{}}) {
     const json doc = json::parse(render_json(make_report(plan)));
+    check_schema(doc, schema, schema, "$");
+  }
+}
+
+// With chargeback and account names: the golden report of test_report_golden.cpp, whose bytes that
+// test pins to the renderer.
+TEST(RenderJson, ChargebackAndAccountNamesMatchTheDocumentedSchema) {
+  const json schema = load_schema();
+  const auto golden =
+      std::filesystem::path(__FILE__).parent_path().parent_path() / "golden" / "reports";
+  for (const char* name : {"chargeback.json", "plain.json"}) {
+    SCOPED_TRACE(name);
+    const json doc = json::parse(read_file(golden / name));
+    ASSERT_TRUE(doc["accounts"][0].contains("chargeback") == (name[0] == 'c'));
     check_schema(doc, schema, schema, "$");
   }
 }
@@ -853,12 +755,7 @@ Report tiny_report() {
 }
 
 void expect_golden(const std::string& name, const std::string& actual) {
-  const auto path = std::filesystem::path(__FILE__).parent_path() / "golden" / name;
-  if (const char* update = std::getenv("SUE_UPDATE_GOLDEN"); update && std::string(update) == "1") {
-    std::ofstream(path, std::ios::binary) << actual;
-  }
-  ASSERT_TRUE(std::filesystem::exists(path)) << path << " missing; SUE_UPDATE_GOLDEN=1 writes it";
-  EXPECT_EQ(read_file(path), actual) << "output differs from " << path;
+  expect_golden_bytes(std::filesystem::path(__FILE__).parent_path() / "golden" / name, actual);
 }
 
 TEST(RenderGolden, Csv) {
