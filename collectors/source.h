@@ -40,6 +40,10 @@ class RequestObserver {
  public:
   virtual ~RequestObserver() = default;
   virtual void on_response(std::string_view target, int http_status, double seconds) = 0;
+  // A failed workspace listing of the target (enrichment), for
+  // scalr_exporter_enrichment_errors_total{target, reason}; the usage it was for is complete
+  // without it. Same threads as on_response.
+  virtual void on_enrichment_error(std::string_view /*target*/, ErrorReason /*reason*/) {}
 };
 
 // The accounts of one target (a Scalr URL with its token; the database) for one poll cycle.
@@ -56,6 +60,9 @@ struct AccountListing {
   // The target could not list its accounts this cycle (control-tower discovery failed); accounts
   // are then the last list it had, empty if it never had one.
   std::optional<SourceError> error;
+  // The target enriches its workspaces (scalr.enrich_workspaces), so its enrichment errors are
+  // exported, at 0 until the first.
+  bool enriches = false;
 };
 
 // Longest max_label_length a source accepts: past this a label is no longer a label but a

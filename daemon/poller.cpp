@@ -57,11 +57,22 @@ void Poller::on_response(std::string_view target, int http_status, double second
   requests_[std::string(target)].observe(http_status, seconds);
 }
 
+void Poller::on_enrichment_error(std::string_view target, ErrorReason reason) {
+  const std::lock_guard lock(requests_mutex_);
+  ++enrichment_errors_[std::string(target)][reason];
+}
+
 void Poller::publish() {
   {
     const std::lock_guard lock(requests_mutex_);
     working_.api_requests += requests_;
     requests_.clear();
+    for (const auto& [target, counts] : enrichment_errors_) {
+      for (const auto& [reason, count] : counts) {
+        working_.targets[target].enrichment_errors[reason] += count;
+      }
+    }
+    enrichment_errors_.clear();
   }
   ++working_.generation;
   store_.publish(working_);
@@ -166,6 +177,7 @@ void Poller::apply_listings(const std::vector<AccountListing>& listings) {
 
 void Poller::record_discovery(const AccountListing& listing) {
   if (listing.reached || listing.error) working_.targets[listing.target].discovers = true;
+  working_.targets[listing.target].enriches = listing.enriches;
   std::optional<ErrorReason>& last = discovery_errors_[listing.target];
   const std::optional<ErrorReason> now =
       listing.error ? std::optional(listing.error->reason()) : std::nullopt;

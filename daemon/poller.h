@@ -63,6 +63,7 @@ class Poller final : private RequestObserver {
 
  private:
   void on_response(std::string_view target, int http_status, double seconds) override;
+  void on_enrichment_error(std::string_view target, ErrorReason reason) override;
   // Takes the cycle's listings: which accounts and targets exist, their names, discovery errors.
   void apply_listings(const std::vector<AccountListing>& listings);
   void record_discovery(const AccountListing& listing);
@@ -85,6 +86,7 @@ class Poller final : private RequestObserver {
   // Responses seen by the fetching threads since the last publication, added to working_ then.
   std::mutex requests_mutex_;
   RequestStatsByTarget requests_;
+  std::map<std::string, std::map<ErrorReason, std::uint64_t>> enrichment_errors_;  // same
   std::map<std::string, std::optional<ErrorReason>> discovery_errors_;  // last, per target
   std::chrono::steady_clock::time_point last_publish_{};
   bool publish_owed_ = false;

@@ -75,6 +75,7 @@ ReportStatus initial_report_status(const ReportsConfig& reports, const BillingPl
   if (has_plan(plan)) status.included_runs = plan.included_runs;
   if (carried != nullptr) {
     status.api_requests = carried->api_requests;
+    status.enrichment_errors = carried->enrichment_errors;
     // Counters continue across a reload; whether this replica leads is the new store's to say.
     status.leader_errors = carried->leader_errors;
   }
@@ -179,6 +180,12 @@ void ReportScheduler::adopt_last_successes() {
 void ReportScheduler::on_response(std::string_view target, int http_status, double seconds) {
   // The report runs fetch one account at a time, on this scheduler's thread.
   status_.api_requests[std::string(target)].observe(http_status, seconds);
+  status_changed_ = true;
+}
+
+void ReportScheduler::on_enrichment_error(std::string_view target, ErrorReason reason) {
+  // Same thread as on_response.
+  ++status_.enrichment_errors[std::string(target)][reason];
   status_changed_ = true;
 }
 

@@ -99,6 +99,7 @@ class ReportScheduler final : private RequestObserver {
   };
 
   void on_response(std::string_view target, int http_status, double seconds) override;
+  void on_enrichment_error(std::string_view target, ErrorReason reason) override;
   // The store's state for this check, or nullopt when this replica does not write now (a
   // follower, or a state that cannot be read, which is logged once per change).
   std::optional<ScheduleState> load_state();

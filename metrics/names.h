@@ -23,6 +23,7 @@ inline constexpr const char* kAccountInfo = "scalr_account_info";
 inline constexpr const char* kWorkspaceChargebackInfo = "scalr_workspace_chargeback_info";
 inline constexpr const char* kTargetUp = "scalr_exporter_target_up";
 inline constexpr const char* kDiscoveryErrors = "scalr_exporter_discovery_errors_total";
+inline constexpr const char* kEnrichmentErrors = "scalr_exporter_enrichment_errors_total";
 inline constexpr const char* kPollCycleDuration = "scalr_exporter_poll_cycle_duration_seconds";
 inline constexpr const char* kBuildInfo = "scalr_exporter_build_info";
 inline constexpr const char* kShardInfo = "scalr_exporter_shard_info";

@@ -246,9 +246,38 @@ void write_account_health_families(FamilyWriter& out, const Snapshot& snapshot) 
   }
 }
 
-// Per target (a Scalr URL with its token; the database): reached or not, discovery errors; and
-// the poll cycle as a whole.
-void write_target_families(FamilyWriter& out, const Snapshot& snapshot) {
+// Failed workspace listings per enriching target and reason, the poller's and the report runs'
+// together (they share the listing).
+void write_enrichment_errors(FamilyWriter& out, const Snapshot& snapshot,
+                             const ReportStatus& reports) {
+  out.begin(metric_names::kEnrichmentErrors,
+            "Failed workspace listings of a target (workspace enrichment: environments and tags) "
+            "since start, by reason; usage is still exported, without them.",
+            MetricType::Counter);
+  for (const auto& [target, state] : snapshot.targets) {
+    if (!state.enriches) continue;
+    const auto from_reports = reports.enrichment_errors.find(target);
+    for (const ErrorReason reason : kCountedErrorReasons) {
+      std::uint64_t count = 0;
+      if (const auto it = state.enrichment_errors.find(reason);
+          it != state.enrichment_errors.end()) {
+        count += it->second;
+      }
+      if (from_reports != reports.enrichment_errors.end()) {
+        if (const auto it = from_reports->second.find(reason); it != from_reports->second.end()) {
+          count += it->second;
+        }
+      }
+      out.sample({{"target", target}, {"reason", std::string(to_string(reason))}},
+                 static_cast<double>(count));
+    }
+  }
+}
+
+// Per target (a Scalr URL with its token; the database): reached or not, discovery and
+// enrichment errors; and the poll cycle as a whole.
+void write_target_families(FamilyWriter& out, const Snapshot& snapshot,
+                           const ReportStatus& reports) {
   using namespace metric_names;
   out.begin(kTargetUp,
             "1 if the last poll cycle reached the target (its discovery or at least one of its "
@@ -269,6 +298,7 @@ void write_target_families(FamilyWriter& out, const Snapshot& snapshot) {
                  it == state.discovery_errors.end() ? 0.0 : static_cast<double>(it->second));
     }
   }
+  write_enrichment_errors(out, snapshot, reports);
   out.begin(kPollCycleDuration, "Duration of the last complete poll cycle, in seconds.",
             MetricType::Gauge);
   if (snapshot.last_cycle_duration_seconds) out.sample({}, *snapshot.last_cycle_duration_seconds);
@@ -364,7 +394,7 @@ void write_metrics(const Snapshot& snapshot, const BuildInfo& build, const Repor
   write_chargeback_family(out, snapshot);
   write_period_families(out, snapshot);
   write_account_health_families(out, snapshot);
-  write_target_families(out, snapshot);
+  write_target_families(out, snapshot, reports);
   write_exporter_families(out, snapshot, build, reports, config);
   write_report_families(out, snapshot, reports);
   out.end();

@@ -44,6 +44,10 @@ struct TargetState {
   bool discovers = false;
   // Monotonic since start: control-tower discoveries that failed, by reason.
   std::map<ErrorReason, std::uint64_t> discovery_errors;
+  // It enriches its workspaces (scalr.enrich_workspaces), so enrichment errors are exported for it.
+  bool enriches = false;
+  // Monotonic since start: failed workspace listings of the poller's fetches, by reason.
+  std::map<ErrorReason, std::uint64_t> enrichment_errors;
 };
 
 struct Snapshot {
@@ -75,6 +79,9 @@ struct ReportStatus {
   std::map<std::string, ReportScheduleStatus> schedules;  // every configured schedule, by name
   // The report runs' Scalr API responses per target since start; exported added to the poller's.
   RequestStatsByTarget api_requests;
+  // The report runs' failed workspace listings per target since start; exported added to the
+  // poller's (the listing is shared: whichever source found it due asked, and counted).
+  std::map<std::string, std::map<ErrorReason, std::uint64_t>> enrichment_errors;
   // billing.included_runs when a plan is configured (scalr_account_included_runs of every
   // account); the plan is the reports' configuration, hence here.
   std::optional<std::uint64_t> included_runs;

@@ -22,6 +22,7 @@ using std::chrono::milliseconds;
 
 constexpr std::string_view kTokenEnv = "SCALR_TOKEN";
 constexpr std::string_view kApiSuffix = "/api/iacp/v3";
+constexpr milliseconds kMinEnrichInterval{std::chrono::minutes{1}};
 
 // The URL is echoed only in parts: a query or user-info part might hold a credential.
 std::string scalr_url(const std::string& url) {
@@ -218,6 +219,11 @@ std::vector<ConfigField> setting_fields(ScalrTargetSection& parsed) {
        [&](const ConfigNode& v) {
          target.max_requests_per_second = static_cast<double>(v.integer(0, 100000));
        }},
+      {"enrich_workspaces", [&](const ConfigNode& v) { target.enrich_workspaces = v.boolean(); }},
+      // A listing per account and interval; below a minute it would cost more requests than the
+      // usage it labels.
+      {"enrich_interval",
+       [&](const ConfigNode& v) { target.enrich_interval = v.duration(kMinEnrichInterval); }},
   };
 }
 
@@ -276,6 +282,9 @@ void finish_target(ScalrTargetSection& section, bool env_fallback, const Environ
   load_token(section, env_fallback, env);
   target.gate =
       std::make_shared<RequestGate>(target.max_concurrency, target.max_requests_per_second);
+  // Like the gate: one per target and configuration load, so a reload (which may bring a new
+  // token, and with it other permissions) starts from an empty cache.
+  target.cache = std::make_shared<TargetCache>(target.name, target.enrich_interval);
 }
 
 // Names are unique and an account is polled through one target only: two would double its

@@ -11,6 +11,7 @@
 
 #include "collectors/scalr_api/request_gate.h"
 #include "collectors/scalr_api/retry.h"
+#include "collectors/scalr_api/target_cache.h"
 #include "config/environment.h"
 #include "config/node.h"
 #include "config/secret.h"
@@ -45,10 +46,17 @@ struct ScalrTarget {
   RetryConfig retry;
   std::size_t max_concurrency = 4;      // requests in flight to this target
   double max_requests_per_second = 10;  // sustained; 0 = unbounded
+  // Workspace enrichment: each account's workspace listing (environment, tags, name), asked at
+  // most every enrich_interval, fills the environment labels of the API's workspace series.
+  bool enrich_workspaces = true;
+  std::chrono::milliseconds enrich_interval{std::chrono::hours{1}};
   // The politeness budget of the target, made when the configuration is finished and shared by
   // every source made from it (the poller's and the report scheduler's), so together they stay
   // within it. Null in a target not finished (tests): the source then makes its own.
   std::shared_ptr<RequestGate> gate;
+  // What the target's sources learn and share the same way: account names and workspace
+  // directories (collectors/scalr_api/target_cache.h). Null in a target not finished (tests).
+  std::shared_ptr<TargetCache> cache;
 };
 
 // `source: scalr_api` (the default).

@@ -30,7 +30,8 @@ std::vector<std::pair<std::string, std::string>> ScalrApiModule::log_fields(cons
 }
 
 // Every request of every account timing out on every attempt, with the longest backoffs, three
-// request sequences per account (four the first time, for its name) and twice that for slack,
+// request sequences per account (four the first time, for its name; one more when its workspace
+// listing is due) and twice that for slack,
 // divided among the target's concurrent fetches. A control tower's children are unknown until it
 // is asked, so its budget assumes 100 of them, plus the discovery itself.
 std::chrono::milliseconds ScalrApiModule::poll_budget(const Config& config) {
@@ -41,7 +42,8 @@ std::chrono::milliseconds ScalrApiModule::poll_budget(const Config& config) {
     const long accounts = target.discover ? 100 : static_cast<long>(target.accounts.size());
     const long rounds = (accounts + static_cast<long>(target.max_concurrency) - 1) /
                         static_cast<long>(target.max_concurrency);
-    budget += per_request * (4 * rounds * 2 + (target.discover ? 1 : 0));
+    const long sequences = target.enrich_workspaces ? 5 : 4;
+    budget += per_request * (sequences * rounds * 2 + (target.discover ? 1 : 0));
   }
   return budget;
 }

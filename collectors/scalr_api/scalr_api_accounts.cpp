@@ -23,8 +23,8 @@ bool is_transient(ErrorReason reason) {
 std::vector<AccountListing> ScalrApiSource::list(const Period& period, std::stop_token stop) {
   if (target_.discover) return {discover(period, stop)};
   AccountListing listing{target_.name, target_.accounts, {}, target_.max_concurrency, false, {}};
-  const std::lock_guard lock(mutex_);
-  listing.names = names_;
+  listing.names = cache_->names();
+  listing.enriches = target_.enrich_workspaces;
   return {std::move(listing)};
 }
 
@@ -36,6 +36,7 @@ std::vector<std::string> ScalrApiSource::accounts(const Period& period, std::sto
 
 AccountListing ScalrApiSource::discover(const Period& period, std::stop_token stop) {
   AccountListing listing{target_.name, {}, {}, target_.max_concurrency, false, {}};
+  listing.enriches = target_.enrich_workspaces;
   try {
     int pages_left = target_.max_pages;
     const std::vector<UsageItem> rows = fetch_all_pages("", period, "account", pages_left, stop);
@@ -52,52 +53,48 @@ AccountListing ScalrApiSource::discover(const Period& period, std::stop_token st
     }
     listing.accounts.assign(children.begin(), children.end());
     listing.reached = true;
+    cache_->learn_names(listing.names);
     const std::lock_guard lock(mutex_);
     discovered_ = listing.accounts;
-    for (const auto& [id, name] : listing.names) names_[id] = name;
     return listing;
   } catch (const SourceError& error) {
     if (error.reason() == ErrorReason::cancelled) throw;
     listing.error = SourceError(error.reason(), without_token(error.what()));
   }
+  listing.names = cache_->names();
   const std::lock_guard lock(mutex_);
   if (discovered_) listing.accounts = *discovered_;
-  listing.names = names_;
   return listing;
 }
 
 std::string ScalrApiSource::account_name(const std::string& account_id, const Period& period,
                                          std::stop_token stop) {
-  {
-    const std::lock_guard lock(mutex_);
-    if (const auto known = names_.find(account_id); known != names_.end()) return known->second;
-    if (target_.discover || names_asked_.contains(account_id)) return "";
-  }
-  std::string name;
-  bool answered = false;  // a definite answer: the name, or a refusal that will not change
-  try {
-    int pages_left = 1;
-    for (const UsageItem& row : fetch_all_pages(account_id, period, "account", pages_left, stop)) {
-      if (row.breakdown_id == account_id && row.breakdown_name) name = *row.breakdown_name;
+  if (target_.discover) return cache_->name_of(account_id).name.value_or("");
+  return cache_->account_name(account_id, stop, [&]() -> std::optional<std::string> {
+    try {
+      std::string name;
+      int pages_left = 1;
+      for (const UsageItem& row :
+           fetch_all_pages(account_id, period, "account", pages_left, stop)) {
+        if (row.breakdown_id == account_id && row.breakdown_name) name = *row.breakdown_name;
+      }
+      // No row: no runs in the period yet, so no name either; a later cycle may have one.
+      if (name.empty()) return std::nullopt;
+      return name;
+    } catch (const SourceError& error) {
+      if (error.reason() == ErrorReason::cancelled) throw;
+      // The usage is complete without the name; only say why it stays unknown. (log::Fields
+      // holds views, so the message is a named string.)
+      const std::string message = without_token(error.what());
+      log::debug("account name unknown", {{"target", target_.name},
+                                          {"account", account_id},
+                                          {"reason", to_string(error.reason())},
+                                          {"error", message}});
+      // A refusal will not change: answered, with no name. A transient error may.
+      if (is_transient(error.reason())) return std::nullopt;
+      return std::string();
     }
-    // No row: no runs in the period yet, so no name either; a later cycle may have one.
-    answered = !name.empty();
-  } catch (const SourceError& error) {
-    if (error.reason() == ErrorReason::cancelled) throw;
-    // The usage is complete without the name; only say why it stays unknown. (log::Fields holds
-    // views, so the message is a named string.)
-    const std::string message = without_token(error.what());
-    log::debug("account name unknown", {{"target", target_.name},
-                                        {"account", account_id},
-                                        {"reason", to_string(error.reason())},
-                                        {"error", message}});
-    answered = !is_transient(error.reason());
-  }
-  if (!answered) return "";
-  const std::lock_guard lock(mutex_);
-  names_asked_.insert(account_id);
-  if (!name.empty()) names_[account_id] = name;
-  return name;
+  });
 }
 
 }  // namespace scalr_usage

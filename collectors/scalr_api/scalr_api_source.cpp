@@ -161,6 +161,8 @@ ScalrApiSource::ScalrApiSource(ScalrTarget target, std::unique_ptr<HttpTransport
       gate_(target_.gate ? target_.gate
                          : std::make_shared<RequestGate>(target_.max_concurrency,
                                                          target_.max_requests_per_second)),
+      cache_(target_.cache ? target_.cache
+                           : std::make_shared<TargetCache>(target_.name, target_.enrich_interval)),
       jitter_(std::move(jitter)),
       make_transport_(std::move(make_transport)) {
   target_.url = strip_trailing_slashes(std::move(target_.url));
@@ -179,6 +181,7 @@ AccountUsage ScalrApiSource::fetch(const std::string& account_id, const Period& 
   try {
     AccountUsage usage = fetch_usage(account_id, period, stop);
     usage.account_name = account_name(account_id, period, stop);
+    if (target_.enrich_workspaces) enrich(usage, stop);
     return usage;
   } catch (const SourceError& e) {
     // The last line of defence: every message that leaves the source is logged and reported.
@@ -236,6 +239,15 @@ AccountUsage ScalrApiSource::fetch_usage(const std::string& account_id, const Pe
   return usage;
 }
 
+std::vector<std::string> ScalrApiSource::request_headers() const {
+  std::vector<std::string> headers = {"Authorization: Bearer " + target_.token.reveal(),
+                                      "Accept: application/vnd.api+json"};
+  if (!target_.prefer_profile.empty()) {
+    headers.push_back("Prefer: profile=" + target_.prefer_profile);
+  }
+  return headers;
+}
+
 std::string ScalrApiSource::page_url(const std::string& account_id, const Period& period,
                                      const std::string& breakdown_by, int page) const {
   std::string url = target_.url;
@@ -263,11 +275,7 @@ std::vector<UsageItem> ScalrApiSource::fetch_all_pages(const std::string& accoun
                                                        const Period& period,
                                                        const std::string& breakdown_by,
                                                        int& pages_left, std::stop_token stop) {
-  std::vector<std::string> headers = {"Authorization: Bearer " + target_.token.reveal(),
-                                      "Accept: application/vnd.api+json"};
-  if (!target_.prefer_profile.empty()) {
-    headers.push_back("Prefer: profile=" + target_.prefer_profile);
-  }
+  const std::vector<std::string> headers = request_headers();
   const std::string sequence =
       breakdown_by.empty() ? "usage-statistics" : "usage-statistics breakdown_by=" + breakdown_by;
 

@@ -1,7 +1,8 @@
 #pragma once
 // UsageSource backed by the Scalr API: GET /api/iacp/v3/usage-statistics, three paginated request
 // sequences per account and period (daily totals, by environment, by workspace), with retries;
-// with a control-tower token, the accounts are discovered by breakdown_by=account.
+// with a control-tower token, the accounts are discovered by breakdown_by=account. With
+// enrich_workspaces, GET /api/iacp/v3/workspaces gives each workspace its environment and tags.
 
 #include <chrono>
 #include <condition_variable>
@@ -20,6 +21,8 @@
 #include "collectors/scalr_api/jsonapi.h"
 #include "collectors/scalr_api/request_gate.h"
 #include "collectors/scalr_api/retry.h"
+#include "collectors/scalr_api/target_cache.h"
+#include "collectors/scalr_api/workspace_directory.h"
 #include "collectors/source.h"
 #include "util/stoppable_sleep.h"  // the real Sleeper: sleep_unless_stopped
 
@@ -63,10 +66,22 @@ class ScalrApiSource final : public UsageSource {
                            std::stop_token stop);
   // The children of a control tower: breakdown_by=account without filter[account].
   AccountListing discover(const Period& period, std::stop_token stop);
-  // The account's name from breakdown_by=account filtered to it, asked once per account (a token
-  // without the right to it answers 4xx, and the name stays unknown); empty when unknown.
+  // The account's name from breakdown_by=account filtered to it, asked once per account and
+  // target cache (a token without the right to it answers 4xx, and the name stays unknown); empty
+  // when unknown.
   std::string account_name(const std::string& account_id, const Period& period,
                            std::stop_token stop);
+  // Fills each workspace's environment, tags and (when usage has none) name from the account's
+  // directory in the target cache; "" where the directory does not know the workspace. Never
+  // throws but SourceError(cancelled): a failed listing is logged by the cache, counted through
+  // the observer, and leaves the usage as it is with empty environments.
+  void enrich(AccountUsage& usage, std::stop_token stop);
+  // Every page of the account's workspace listing (include=environment,tags), with the same
+  // retries, bounds and checks as the usage sequences. Throws SourceError.
+  WorkspaceDirectory list_workspaces(const std::string& account_id, std::stop_token stop);
+  std::string workspaces_url(const std::string& account_id, int page) const;
+  // Authorization, Accept and Prefer, as every request sends them.
+  std::vector<std::string> request_headers() const;
   // All rows of one request sequence (every page), breakdown_by being "" for none, account_id ""
   // for no filter[account] (discovery). pages_left is the budget of page requests shared by an
   // account's sequences (scalr.max_pages); a sequence that would exceed it fails as too_large.
@@ -91,14 +106,13 @@ class ScalrApiSource final : public UsageSource {
   Sleeper sleeper_;
   RetryPolicy retry_;
   std::shared_ptr<RequestGate> gate_;
+  std::shared_ptr<TargetCache> cache_;  // names and workspace directories, shared per target
 
   std::mutex mutex_;  // guards everything below, which concurrent fetches share
   std::function<double()> jitter_;
   std::vector<std::unique_ptr<HttpTransport>> idle_transports_;
   TransportFactory make_transport_;
   std::condition_variable transport_returned_;
-  std::map<std::string, std::string> names_;            // account id -> name, as learnt
-  std::set<std::string> names_asked_;                   // accounts whose name lookup had its answer
   std::optional<std::vector<std::string>> discovered_;  // the last discovery's accounts
 };
 // RFC 3986 percent-encoding of a query component: everything but unreserved characters is

@@ -34,6 +34,7 @@ REPO_ROOT = Path(os.environ.get("SUE_SOURCE_DIR") or Path(__file__).resolve().pa
 STUB_DIR = REPO_ROOT / "tests" / "scalr_stub"
 STUB_SCRIPT = STUB_DIR / "scalr_stub.py"
 API_PATH = "/api/iacp/v3/usage-statistics"
+WORKSPACES_PATH = "/api/iacp/v3/workspaces"
 if str(STUB_DIR) not in sys.path:
     sys.path.insert(0, str(STUB_DIR))
 import sample_data  # noqa: E402  (tests/scalr_stub/sample_data.py)
@@ -242,15 +243,19 @@ class StubServer:
         """The recorded requests to the usage-statistics path, oldest first."""
         return [r for r in self.stats()["requests"] if r["path"] == API_PATH]
 
+    def workspace_requests(self) -> list:
+        """The recorded requests to the workspaces path (enrichment's listing), oldest first."""
+        return [r for r in self.stats()["requests"] if r["path"] == WORKSPACES_PATH]
+
     def get(self, params: dict, token: Optional[str] = "", headers: Optional[dict] = None,
-            timeout: float = 10.0) -> HttpResult:
+            timeout: float = 10.0, path: str = API_PATH) -> HttpResult:
         """GET the API with params (urlencoded); token "" = the stub's token, None = no header."""
         import urllib.parse
         h = {"Prefer": "profile=preview"}
         if token is not None:
             h["Authorization"] = f"Bearer {token or self.token}"
         h.update(headers or {})
-        return http_request(self.api_url + "?" + urllib.parse.urlencode(params), headers=h,
+        return http_request(self.url + path + "?" + urllib.parse.urlencode(params), headers=h,
                             timeout=timeout, context=self.ssl_context)
 
     def log_text(self) -> str:

@@ -7,6 +7,7 @@ import datetime as dt
 import http.client
 import json
 import math
+import re
 import socket
 import subprocess
 import sys
@@ -1000,3 +1001,147 @@ def test_politeness_helpers():
     assert helpers.max_started_in_window(reqs, 0.15) == 2  # 0.9 and 1.0
     assert helpers.max_started_in_window([], 1.0) == 0
     assert helpers.started_between(reqs, 0.5, 1.9) == [reqs[2], reqs[3]]
+
+
+# ---- the workspaces endpoint (workspace enrichment) ----------------------------------------------
+
+WS_PATH = helpers.WORKSPACES_PATH
+
+
+def ws_query(account=MAIN, include="environment,tags", size=None, number=None):
+    params = {"filter[account]": account}
+    if include is not None:
+        params["include"] = include
+    if size is not None:
+        params["page[size]"] = size
+    if number is not None:
+        params["page[number]"] = number
+    return params
+
+
+def list_workspaces(stub, account=MAIN, size=10):
+    """Every page of the listing: (data items, included items by (type, id)), checking meta."""
+    items, included, number = [], {}, 1
+    while True:
+        r = stub.get(ws_query(account, size=size, number=number), path=WS_PATH)
+        assert r.status == 200, r.body
+        assert r.headers["content-type"] == "application/vnd.api+json"
+        doc = r.json()
+        p = doc["meta"]["pagination"]
+        assert p["current-page"] == number
+        page_related = set()
+        for item in doc["data"]:
+            rel = item["relationships"]
+            page_related.add(("environments", rel["environment"]["data"]["id"]))
+            page_related |= {("tags", t["id"]) for t in rel["tags"]["data"]}
+        # Compound document: this page's related resources, each once, and nothing else.
+        keys = [(i["type"], i["id"]) for i in doc["included"]]
+        assert len(keys) == len(set(keys)) and set(keys) == page_related
+        included.update({(i["type"], i["id"]): i for i in doc["included"]})
+        items += doc["data"]
+        if p["next-page"] is None:
+            assert len(items) == p["total-count"] and number == p["total-pages"]
+            return items, included
+        assert p["next-page"] == number + 1
+        number += 1
+
+
+def test_workspaces_list_the_sample_relations_without_the_deleted(stub):
+    for account in (MAIN, DEMO, TINY, EMPTY):
+        acc = sample_data.accounts("small")[account]
+        items, included = list_workspaces(stub, account)
+        # Independent of the stub's own helper: every workspace of the profile but the deleted.
+        wanted = {ws.id: ws for ws in acc.workspaces if not sample_data.is_deleted(ws)}
+        assert [i["id"] for i in items] == sorted(wanted), account
+        for item in items:
+            ws = wanted[item["id"]]
+            assert item["type"] == "workspaces"
+            assert item["attributes"]["name"] == ws.name
+            env = item["relationships"]["environment"]["data"]
+            assert env == {"type": "environments", "id": ws.environment_id}
+            assert included[("environments", env["id"])]["attributes"]["name"] == \
+                ws.environment_name
+            tags = sorted(included[("tags", t["id"])]["attributes"]["name"]
+                          for t in item["relationships"]["tags"]["data"])
+            assert tuple(tags) == sample_data.workspace_tags(ws)
+
+
+def test_workspace_sample_relations_have_what_the_tests_need():
+    accs = sample_data.accounts("small")
+    rows = list(sample_data.raw_rows(dt.date(2026, 2, 1), dt.date(2026, 2, 28), "fixed"))
+    used = {r.workspace_id for r in rows}
+    deleted_used = [ws for a in accs.values() for ws in a.workspaces
+                    if sample_data.is_deleted(ws) and ws.id in used]
+    assert {ws.account_id for ws in deleted_used} >= {MAIN, TINY}
+    tagged = [t for a in accs.values() for ws in a.workspaces for t in sample_data.workspace_tags(ws)]
+    assert {"team:payments", "cost-center:CC-100"} <= set(tagged)
+    assert all(re.fullmatch(r"[a-z-]+:[A-Za-z0-9-]+", t) for t in tagged)
+    untagged = [ws for a in accs.values() for ws in a.workspaces
+                if not sample_data.workspace_tags(ws)]
+    assert untagged
+    # Tags are the account's: the same name in two accounts is two ids.
+    assert sample_data.tag_id(MAIN, "team:data") != sample_data.tag_id(DEMO, "team:data")
+
+
+def test_workspaces_include_only_what_is_asked(stub):
+    r = stub.get(ws_query(TINY, include="environment"), path=WS_PATH)
+    assert {i["type"] for i in r.json()["included"]} == {"environments"}
+    r = stub.get(ws_query(TINY, include=None), path=WS_PATH)
+    assert r.json()["included"] == []
+    assert r.json()["data"][0]["relationships"]["environment"]["data"]["id"].startswith("env-")
+
+
+@pytest.mark.parametrize("params", [
+    {"include": "environment,tags"},            # no filter[account]
+    ws_query(include="environment,bogus"),
+    ws_query(number="0"), ws_query(size="x"),
+])
+def test_workspaces_bad_requests_are_400(stub, params):
+    r = stub.get(params, path=WS_PATH)
+    assert r.status == 400, r.body
+    assert r.json()["errors"][0]["status"] == "400"
+
+
+def test_workspaces_auth_and_accounts(stub_factory):
+    stub = stub_factory(accounts=[MAIN], extra_args=["--limited-token", "limited-1"])
+    assert stub.get(ws_query(), token=None, path=WS_PATH).status == 401
+    assert stub.get(ws_query(), token="wrong", path=WS_PATH).status == 401
+    assert stub.get(ws_query(DEMO), path=WS_PATH).status == 404   # not served here
+    assert stub.get(ws_query(), token="limited-1", path=WS_PATH).status == 404
+
+
+def test_token_without_workspaces_read(stub_factory):
+    stub = stub_factory(extra_args=["--no-workspaces-read"])
+    r = stub.get(ws_query(), path=WS_PATH)
+    assert r.status == 403 and r.json()["errors"][0]["status"] == "403"
+    assert stub.get(q()).status == 200   # usage is unaffected
+    stub.settings(workspaces_read_status=404)
+    assert stub.get(ws_query(), path=WS_PATH).status == 404
+    stub.settings(workspaces_read=True)
+    assert stub.get(ws_query(), path=WS_PATH).status == 200
+    stub.reset()
+    assert stub.get(ws_query(), path=WS_PATH).status == 403
+    other = stub_factory(extra_args=["--no-workspaces-read", "--no-workspaces-read-status", "404"])
+    assert other.get(ws_query(), path=WS_PATH).status == 404
+
+
+def test_workspace_faults_need_their_endpoint(stub):
+    stub.set_fault("status", status=503)   # no endpoint: usage-statistics only
+    assert stub.get(ws_query(), path=WS_PATH).status == 200
+    assert stub.get(q()).status == 503
+    stub.reset()
+    stub.set_fault("status", status=500, endpoint="workspaces", count=1)
+    assert stub.get(q()).status == 200
+    assert stub.get(ws_query(), path=WS_PATH).status == 500
+    assert stub.get(ws_query(), path=WS_PATH).status == 200
+    stub.set_fault("pagination_loop", endpoint="workspaces", account=MAIN, page=1)
+    r = stub.get(ws_query(size=10, number=1), path=WS_PATH)
+    assert r.json()["meta"]["pagination"]["next-page"] == 1
+    stub.reset()
+    stub.set_fault("long_label", endpoint="any", bytes=3000)
+    assert stub.get(ws_query(), path=WS_PATH).json()["data"][0]["attributes"]["name"] == "L" * 3000
+    with pytest.raises(AssertionError):
+        stub.set_fault("status", endpoint="reports")
+    stats = stub.stats()
+    assert stats["by_path"][WS_PATH] >= 5
+    assert all(r["path"] == WS_PATH for r in stub.workspace_requests())

@@ -183,7 +183,9 @@ def test_estate_of_two_targets_and_a_control_tower(stub_factory, estate_factory,
     for site in sites:
         assert_exact_usage(samples, site)
         assert sample_value(samples, "scalr_exporter_target_up", target=site.name) == 1
-        requests = site.stub.api_requests()
+        # Usage requests and each account's workspace listing (enrichment, on by default).
+        requests = site.stub.api_requests() + site.stub.workspace_requests()
+        assert len(site.stub.workspace_requests()) == len(site.accounts), site.name
         assert requests and all(r["auth"]["valid"] for r in requests), site.name
         assert requests_total(samples, site.name) == len(requests), site.name
         codes = values_by(samples, "scalr_exporter_api_requests_total", "target", "code")

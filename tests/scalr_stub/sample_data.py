@@ -27,6 +27,13 @@ Profiles:
                    0.5, at most 3 runs a day. Built in a few milliseconds per thousand accounts;
                    an account-month is 62 workspace-days. many_profile(N) names the profile.
 
+Workspace listing (GET /api/iacp/v3/workspaces, enrichment): every workspace belongs to its
+environment (the same relation as the rows' environment_id), and has tags (workspace_tags(),
+"key:value" names such as team:payments or cost-center:CC-100, about a quarter of them none),
+tag ids tag_id(account, name). Some workspaces are deleted (is_deleted(): the one whose
+breakdown-name is null, and about one in twelve of the others that run): their usage is still
+reported, but listed_workspaces() leaves them out, as Scalr's listing does.
+
 Every account has a stable name (Account.name, ACCOUNT_NAMES for the four fixed ids; "" when a
 profile gives none), what Scalr's breakdown_by=account reports as breakdown-name. ACCOUNT_DEMO's
 name is hostile (a quote, a backslash, non-ASCII) for label-escaping tests of account_name.
@@ -244,6 +251,43 @@ def check_profile(profile: str) -> str:
     return profile
 
 
+TEAMS = ("team:payments", "team:data", "team:platform")
+COST_CENTERS = ("cost-center:CC-100", "cost-center:CC-200")
+PRODUCTS = ("product:checkout", "product:search")
+
+
+def workspace_tags(ws: Workspace) -> tuple:
+    """The workspace's tag names, sorted: about a quarter have none; the others a team, and some a
+    cost centre and a product too."""
+    h = _digest("tags", ws.id)
+    if h[0] % 4 == 0:
+        return ()
+    tags = [TEAMS[h[1] % len(TEAMS)]]
+    if h[2] % 2 == 0:
+        tags.append(COST_CENTERS[h[3] % len(COST_CENTERS)])
+    if h[4] % 3 == 0:
+        tags.append(PRODUCTS[h[5] % len(PRODUCTS)])
+    return tuple(sorted(tags))
+
+
+def tag_id(account_id: str, name: str) -> str:
+    """Tags belong to an account in Scalr: the same name in two accounts is two tags."""
+    return make_id("tag", account_id, name)
+
+
+def is_deleted(ws: Workspace) -> bool:
+    """Deleted since it ran: its usage is reported (breakdown-name null for the one without a
+    name), but the workspace listing no longer has it."""
+    return ws.name is None or (ws.activity > 0 and _digest("deleted", ws.id)[0] < 22)
+
+
+def listed_workspaces(profile: str, account_id: str) -> tuple:
+    """The workspaces Scalr's listing returns for the account, sorted by id (the deleted left
+    out); () for an account the profile does not have."""
+    acc = accounts(profile).get(account_id)
+    return tuple(ws for ws in acc.workspaces if not is_deleted(ws)) if acc else ()
+
+
 def is_quiet_day(account_id: str, day: dt.date) -> bool:
     """About one day in nine, no workspace of the account runs at all."""
     return _digest("quiet", account_id, day.isoformat())[0] % 9 == 0
@@ -293,7 +337,8 @@ def entities(profile: str = "small") -> Iterator[dict]:
             yield {"type": "environment", "account_id": acc.id, "id": env.id, "name": env.name}
         for ws in acc.workspaces:
             yield {"type": "workspace", "account_id": acc.id, "environment_id": ws.environment_id,
-                   "id": ws.id, "name": ws.name, "activity": ws.activity}
+                   "id": ws.id, "name": ws.name, "activity": ws.activity,
+                   "tags": list(workspace_tags(ws)), "deleted": is_deleted(ws)}
 
 
 def main(argv=None) -> int:

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""A deterministic stand-in for Scalr's `GET /api/iacp/v3/usage-statistics`, with injectable faults.
+"""A deterministic stand-in for Scalr's `GET /api/iacp/v3/usage-statistics` and
+`GET /api/iacp/v3/workspaces`, with injectable faults.
 
 Python 3.11 standard library only. Serves the data of sample_data.py (which exists for any date).
 
@@ -9,6 +10,7 @@ Python 3.11 standard library only. Serves the data of sample_data.py (which exis
                           [--accounts ID[,ID...]] [--control-tower]
                           [--profile many [--many-accounts N]] [--delay-ms MS]
                           [--keep-requests N]
+                          [--no-workspaces-read [--no-workspaces-read-status 403|404]]
 
 Prints "listening on http://HOST:PORT" (flushed) once it accepts connections, writes PORT to
 --port-file (atomically), logs one line per request to stderr (never a token), exits 0 on
@@ -32,6 +34,11 @@ A whole estate is several stubs, one per Scalr URL, each with its own port, toke
                      processing, so errors and faults too). Each connection has its own thread and
                      the listen backlog is 256, so requests wait concurrently, not in turn.
   --keep-requests N  how many recorded requests /__control/stats keeps (default 2000)
+  --no-workspaces-read  the token lacks workspaces:read: the workspaces endpoint answers
+                     --no-workspaces-read-status (403 by default, or 404 as Scalr documents for
+                     "user unauthorized") for every account, while usage-statistics works as
+                     usual. Changeable at run time: POST /__control/settings
+                     {"workspaces_read": bool, "workspaces_read_status": 403|404}.
 
 API semantics (see /work/shared/scalr-usage-statistics-api.txt and Scalr's OpenAPI extract
 /work/shared/scalr-openapi-usage-statistics.json):
@@ -71,13 +78,27 @@ API semantics (see /work/shared/scalr-usage-statistics-api.txt and Scalr's OpenA
     the huge fault with "content_length": false). Idle keep-alive connections close after
     --idle-timeout seconds.
 
+Workspaces (GET /api/iacp/v3/workspaces, what workspace enrichment reads; Scalr's OpenAPI extract):
+  * The same Authorization rules (401; a limited token gets --limited-status).
+  * filter[account] required (400 if absent or empty); an account the stub does not serve -> 404.
+  * include: a comma-separated subset of the OpenAPI enum (anything else -> 400); "environment"
+    and "tags" put the page's environments and tags in included[] (type environments / tags,
+    attributes.name), deduplicated; the other relations are never included.
+  * data[]: the account's workspaces that are not deleted (sample_data.listed_workspaces), sorted
+    by id, with attributes.name, relationships.environment.data (the workspace's environment) and
+    relationships.tags.data (sample_data.workspace_tags, ids sample_data.tag_id), plus a few other
+    attributes and relationships with realistic values that a client must skip.
+  * page[number] / page[size] and meta.pagination + links exactly as for usage-statistics.
+  * A repeated query parameter -> 400.
+
 Control API (same port, no auth, never recorded in stats):
   POST /__control/faults    body: one fault object or a list; appended to the active faults
   GET  /__control/faults    the active faults
   POST /__control/reset     clears faults, restores the startup tokens, settings and served
                             accounts; body {"stats": true} also clears the stats
   POST /__control/token     {"token": "...", "limited_token": "..."}: change accepted tokens
-  POST /__control/settings  {"ascii_json": bool, "idle_timeout": seconds, "delay_ms": ms}
+  POST /__control/settings  {"ascii_json": bool, "idle_timeout": seconds, "delay_ms": ms,
+                             "workspaces_read": bool, "workspaces_read_status": 403|404}
   POST /__control/accounts  {"accounts": [ID, ...]}: the served accounts from now on (a control
                             tower's children appear and disappear); each must be an account of
                             the profile (else 400, nothing changed); answers {"accounts": [...]}
@@ -97,7 +118,10 @@ Control API (same port, no auth, never recorded in stats):
   GET  /__control/health    "ok"
 
 Fault object: {"mode": M, "count": N (default: until reset), "account": ID, "breakdown_by":
-"account"|"environment"|"workspace"|"none", "page": N, ...mode parameters}. The first active fault
+"account"|"environment"|"workspace"|"none", "page": N, "endpoint": "usage-statistics" (the
+default) | "workspaces" | "any", ...mode parameters}. A fault without "endpoint" applies to
+usage-statistics requests only (as before the workspaces endpoint existed); "breakdown_by" is
+"none" for a workspaces request. The first active fault
 whose filters match an API request is applied (and its count decremented). "account" matches the
 request's filter[account]; "account": "" matches requests WITHOUT one, i.e. a control tower's
 discovery (breakdown_by=account over all children): {"mode": "status", "status": 403,
@@ -122,7 +146,8 @@ discovery (breakdown_by=account over all children): {"mode": "status", "status":
               ("announce": true adds "Connection: close")
   long_label  normal response, but in a breakdown response the first row's "field"
               ("breakdown-name" by default, or "breakdown-id") is "bytes" (default 2048) bytes of
-              "L" (unbroken-down responses are unchanged)
+              "L" (unbroken-down responses are unchanged); in a workspaces response, the first
+              workspace's attributes.name
 """
 
 from __future__ import annotations
@@ -148,6 +173,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sample_data  # noqa: E402
 
 API_PATH = "/api/iacp/v3/usage-statistics"
+WORKSPACES_PATH = "/api/iacp/v3/workspaces"
+ENDPOINTS = {API_PATH: "usage-statistics", WORKSPACES_PATH: "workspaces"}
+WORKSPACE_INCLUDES = {"agent-pool", "configuration-version", "created-by", "current-run",
+                      "drift-report", "environment", "latest-configuration-version", "latest-run",
+                      "locked-by", "locked-by-run", "module", "module-version", "readme-id",
+                      "tags", "updated-by", "vcs-provider"}
 JSONAPI = "application/vnd.api+json"
 MAX_PAGE_SIZE = 100
 FAULT_MODES = {"status", "slow", "truncated", "html200", "wrong_content_type", "pagination_loop",
@@ -240,6 +271,8 @@ class State:
         self.initial = dict(token=args.token, limited_token=args.limited_token,
                             ascii_json=args.ascii_json, idle_timeout=args.idle_timeout,
                             delay_ms=args.delay_ms,
+                            workspaces_read=not args.no_workspaces_read,
+                            workspaces_read_status=args.no_workspaces_read_status,
                             # None: every account of the profile, looked up on first use, so a
                             # large profile is not built before the stand-in listens
                             accounts=args.accounts and self.check_accounts(args.accounts))
@@ -285,6 +318,9 @@ class State:
         for f in specs:
             if not isinstance(f, dict) or f.get("mode") not in FAULT_MODES:
                 raise ValueError(f"fault needs a mode in {sorted(FAULT_MODES)}: {f!r}")
+            if f.get("endpoint", "usage-statistics") not in ("usage-statistics", "workspaces",
+                                                             "any"):
+                raise ValueError(f"fault endpoint must be usage-statistics, workspaces or any: {f!r}")
             if f["mode"] == "long_label" and f.get("field", "breakdown-name") not in \
                     LONG_LABEL_FIELDS:
                 raise ValueError(f"long_label field must be one of {sorted(LONG_LABEL_FIELDS)}")
@@ -293,14 +329,15 @@ class State:
                 self.fault_seq += 1
                 self.faults.append(dict(f, id=self.fault_seq, applied=0))
 
-    def take_fault(self, params):
+    def take_fault(self, params, endpoint="usage-statistics"):
         """The first matching fault, with its count consumed; None when none matches."""
         bd = params.get("breakdown_by") or "none"
         page = params.get("page[number]") or "1"
         account = params.get("filter[account]") or ""  # "": a control tower's discovery request
         with self.lock:
             for f in self.faults:
-                if ("account" in f and f["account"] != account
+                if (f.get("endpoint", "usage-statistics") not in (endpoint, "any")
+                        or "account" in f and f["account"] != account
                         or "breakdown_by" in f and (f["breakdown_by"] or "none") != bd
                         or "page" in f and str(f["page"]) != page):
                     continue
@@ -479,6 +516,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     st.idle_timeout = float(data["idle_timeout"])
                 if "delay_ms" in data:
                     st.delay_ms = max(0.0, float(data["delay_ms"]))
+                if "workspaces_read" in data:
+                    st.workspaces_read = bool(data["workspaces_read"])
+                if "workspaces_read_status" in data:
+                    st.workspaces_read_status = int(data["workspaces_read_status"])
             self.send_json(200, {"ok": True})
         elif path == "/__control/accounts" and self.command == "POST":
             served = st.check_accounts(data["accounts"])
@@ -505,13 +546,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if st.delay_ms and not st.sleep(st.delay_ms / 1000):
             self.close_connection = True
             return
-        if url.path != API_PATH or self.command != "GET":
-            status = 404 if url.path != API_PATH else 405
+        if url.path not in ENDPOINTS or self.command != "GET":
+            status = 404 if url.path not in ENDPOINTS else 405
             self.send(status, errors_body(status, "Not Found" if status == 404 else
                                           "Method Not Allowed", f"{self.command} {url.path}"))
             return
         params = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
-        fault = st.take_fault(params)
+        fault = st.take_fault(params, ENDPOINTS[url.path])
         mode = fault["mode"] if fault else None
         entry["fault"] = mode
         if mode == "drop":
@@ -540,7 +581,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_huge(fault)
             return
 
-        status, body, headers = self.api_response(url, params, fault)
+        respond = self.workspaces_response if url.path == WORKSPACES_PATH else self.api_response
+        status, body, headers = respond(url, params, fault)
         ctype = JSONAPI
         if mode == "wrong_content_type":
             ctype = fault.get("content_type", "text/plain; charset=utf-8")
@@ -567,8 +609,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "close":
             self.close_connection = True
 
-    def api_response(self, url, params, fault):
-        """(status, body, headers) of the real API behaviour."""
+    def authenticate(self):
+        """(headers, limited, None) for a valid token, (headers, None, 401 response) otherwise."""
         st = self.state
         headers = []
         if re.search(r"(^|[\s;,])profile\s*=\s*preview\b", self.headers.get("Prefer", "")):
@@ -576,7 +618,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         scheme, _, cred = (self.headers.get("Authorization") or "").partition(" ")
         limited = scheme == "Bearer" and st.limited_token and cred == st.limited_token
         if not (scheme == "Bearer" and cred and cred == st.token) and not limited:
-            return 401, errors_body(401, "Unauthorized", "Invalid or missing token."), headers
+            return headers, None, (401, errors_body(401, "Unauthorized",
+                                                    "Invalid or missing token."), headers)
+        return headers, limited, None
+
+    def api_response(self, url, params, fault):
+        """(status, body, headers) of the real API behaviour."""
+        st = self.state
+        headers, limited, refused = self.authenticate()
+        if refused:
+            return refused
         try:
             q = self.parse_query(url.query, st.control_tower)
         except BadRequest as e:
@@ -619,6 +670,113 @@ class Handler(http.server.BaseHTTPRequestHandler):
         }
         return 200, json.dumps(doc, ensure_ascii=st.ascii_json).encode(), headers
 
+    def workspaces_response(self, url, params, fault):
+        """(status, body, headers) of GET /api/iacp/v3/workspaces."""
+        st = self.state
+        headers, limited, refused = self.authenticate()
+        if refused:
+            return refused
+        try:
+            q = self.parse_workspaces_query(url.query)
+        except BadRequest as e:
+            return 400, errors_body(400, "Bad Request", e.detail, e.parameter), headers
+        account = q["account"]
+        if limited or account not in st.served():
+            status = st.limited_status if limited else 404
+            return status, errors_body(status, "Not Found" if status == 404 else "Forbidden",
+                                       f"Account with ID '{account}' not found or user "
+                                       "unauthorized."), headers
+        if not st.workspaces_read:
+            status = st.workspaces_read_status
+            return status, errors_body(status, "Forbidden" if status == 403 else "Not Found",
+                                       "You don't have permission to perform this action "
+                                       "(workspaces:read)."), headers
+        listed = sample_data.listed_workspaces(st.profile, account)
+        size, number = q["size"], q["number"]
+        total_pages = max(1, math.ceil(len(listed) / size))
+        next_page = number + 1 if number < total_pages else None
+        prev_page = number - 1 if number > 1 else None
+        if fault and fault["mode"] == "pagination_loop":
+            wanted = fault.get("next_page", number)
+            next_page = number + 1 if wanted == "next" else int(wanted)
+        page = listed[(number - 1) * size:number * size]
+        data = [self.workspace_item(account, ws) for ws in page]
+        if fault and fault["mode"] == "long_label" and data:
+            data[0]["attributes"]["name"] = "L" * int(fault.get("bytes", 2048))
+        included = {}
+        for ws in page:
+            if "environment" in q["include"]:
+                included[("environments", ws.environment_id)] = {
+                    "type": "environments", "id": ws.environment_id,
+                    "attributes": {"name": ws.environment_name, "status": "Active",
+                                   "cost-estimation-enabled": False},
+                    "relationships": {"account": {"data": {"type": "accounts", "id": account}}},
+                    "links": {"self": f"/api/iacp/v3/environments/{ws.environment_id}"}}
+            if "tags" in q["include"]:
+                for name in sample_data.workspace_tags(ws):
+                    tid = sample_data.tag_id(account, name)
+                    included[("tags", tid)] = {
+                        "type": "tags", "id": tid, "attributes": {"name": name},
+                        "relationships": {"account": {"data": {"type": "accounts",
+                                                               "id": account}}}}
+        link = functools.partial(self.page_link, url.query, path=WORKSPACES_PATH)
+        doc = {
+            "data": data,
+            "included": list(included.values()),
+            "links": {"self": link(number), "first": link(1), "last": link(total_pages),
+                      "next": next_page and link(next_page), "prev": prev_page and link(prev_page)},
+            "meta": {"pagination": {"current-page": number, "next-page": next_page,
+                                    "prev-page": prev_page, "total-count": len(listed),
+                                    "total-pages": total_pages}},
+        }
+        return 200, json.dumps(doc, ensure_ascii=st.ascii_json).encode(), headers
+
+    @staticmethod
+    def workspace_item(account, ws):
+        tags = [{"type": "tags", "id": sample_data.tag_id(account, name)}
+                for name in sample_data.workspace_tags(ws)]
+        return {"type": "workspaces", "id": ws.id,
+                "attributes": {"name": ws.name, "auto-apply": False, "execution-mode": "remote",
+                               "iac-platform": "terraform", "terraform-version": "1.5.7",
+                               "environment-type": "unmapped", "working-directory": None,
+                               "hooks": None, "vcs-repo": None, "var-files": [],
+                               "created-at": "2025-01-15T10:00:00Z"},
+                "relationships": {
+                    "environment": {"data": {"type": "environments", "id": ws.environment_id}},
+                    "tags": {"data": tags},
+                    "created-by": {"data": None},
+                    "current-run": {"data": None},
+                    "agent-pool": {"data": None}},
+                "links": {"self": f"/api/iacp/v3/workspaces/{ws.id}"}}
+
+    @staticmethod
+    def parse_workspaces_query(query):
+        params = {}
+        for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True):
+            if k in params:
+                raise BadRequest(f"parameter {k} given more than once", k)
+            params[k] = v
+        account = params.get("filter[account]", "")
+        if not account:
+            raise BadRequest("filter[account] is required", "filter[account]")
+        include = [i for i in params.get("include", "").split(",") if i]
+        unknown = [i for i in include if i not in WORKSPACE_INCLUDES]
+        if unknown:
+            raise BadRequest(f"invalid include {unknown[0]!r}", "include")
+        number, size = (Handler.positive(params, name, default)
+                        for name, default in (("page[number]", 1), ("page[size]", MAX_PAGE_SIZE)))
+        return {"account": account, "include": set(include), "number": number,
+                "size": min(size, MAX_PAGE_SIZE)}
+
+    @staticmethod
+    def positive(params, name, default):
+        text = params.get(name, "")
+        if text == "":
+            return default
+        if not (text.isascii() and text.isdigit()) or int(text) < 1:
+            raise BadRequest(f"invalid {name} {text!r}: want a positive integer", name)
+        return int(text)
+
     @staticmethod
     def parse_query(query, control_tower=False):
         pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
@@ -659,11 +817,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "number": positive("page[number]", 1),
                 "size": min(positive("page[size]", MAX_PAGE_SIZE), MAX_PAGE_SIZE)}
 
-    def page_link(self, query, number):
+    def page_link(self, query, number, path=API_PATH):
         pairs = [(k, v) for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True)
                  if k != "page[number]"] + [("page[number]", str(number))]
         host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
-        return f"{self.server.scheme}://{host}{API_PATH}?" + \
+        return f"{self.server.scheme}://{host}{path}?" + \
             urllib.parse.urlencode(pairs, safe="[]:,")
 
     @staticmethod
@@ -769,6 +927,10 @@ def parse_args(argv=None):
                    help="answer every API request after this many milliseconds")
     p.add_argument("--keep-requests", type=int, default=2000, metavar="N",
                    help="the stats keep the last N requests (default 2000)")
+    p.add_argument("--no-workspaces-read", action="store_true",
+                   help="the token lacks workspaces:read: the workspaces endpoint refuses")
+    p.add_argument("--no-workspaces-read-status", type=int, default=403, choices=(403, 404),
+                   help="the status of that refusal (default 403)")
     p.add_argument("--port-file", help="write the bound port here")
     p.add_argument("--fault", action="append", help="a fault (JSON object or list) active at start")
     p.add_argument("--ascii-json", action="store_true", help="escape non-ASCII as \\uXXXX")

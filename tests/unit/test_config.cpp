@@ -1178,6 +1178,8 @@ void expect_documented_defaults(const Config& config) {
   EXPECT_EQ(config.poll.shard, PollConfig{}.shard);
   EXPECT_EQ(target.max_concurrency, target_defaults.max_concurrency);
   EXPECT_EQ(target.max_requests_per_second, target_defaults.max_requests_per_second);
+  EXPECT_EQ(target.enrich_workspaces, target_defaults.enrich_workspaces);
+  EXPECT_EQ(target.enrich_interval, target_defaults.enrich_interval);
   EXPECT_EQ(target.name, "default");
   const BillingPlan billing_defaults;
   EXPECT_EQ(config.billing.included_runs, billing_defaults.included_runs);
@@ -1231,7 +1233,7 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
     }
     uncommented += line + "\n";
   }
-  EXPECT_EQ(keys_uncommented, 49) << uncommented;
+  EXPECT_EQ(keys_uncommented, 51) << uncommented;
   const Config config = parse_config(uncommented, {});
   expect_documented_defaults(config);
   EXPECT_EQ(only_target(config).ca_file, ca.string());

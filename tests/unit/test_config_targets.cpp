@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <variant>
 
@@ -166,6 +167,39 @@ TEST(ConfigTargets, BoundsAndUnknownKeysNameTheTarget) {
   EXPECT_THAT(rejected(typo), StartsWith("scalr.targets[1].page_sise: unknown key"));
 
   EXPECT_THAT(rejected("scalr:\n  targets: []\n"), StartsWith("scalr.targets: "));
+}
+
+TEST(ConfigTargets, EnrichmentDefaultsOnHourlyAndIsInheritedFromTheBlock) {
+  const Config defaults = parse_config(kTwoTargets, env());
+  for (const ScalrTarget& target : targets_of(defaults)) {
+    EXPECT_TRUE(target.enrich_workspaces) << target.name;
+    EXPECT_EQ(target.enrich_interval, std::chrono::hours{1}) << target.name;
+  }
+  std::string yaml = kTwoTargets;
+  yaml.replace(yaml.find("  targets:\n"), 0,
+               "  enrich_interval: 10m\n  enrich_workspaces: false\n");
+  yaml += "      enrich_workspaces: true\n";  // the tower's own
+  const Config config = parse_config(yaml, env());
+  const ScalrTarget& acme = targets_of(config)[0];
+  const ScalrTarget& tower = targets_of(config)[1];
+  EXPECT_FALSE(acme.enrich_workspaces);  // from the block
+  EXPECT_TRUE(tower.enrich_workspaces);  // its own
+  EXPECT_EQ(acme.enrich_interval, std::chrono::minutes{10});
+  EXPECT_EQ(tower.enrich_interval, std::chrono::minutes{10});
+  // Each target has its own cache, shared like its gate by every source made from this config.
+  ASSERT_TRUE(acme.cache && tower.cache);
+  EXPECT_NE(acme.cache, tower.cache);
+}
+
+TEST(ConfigTargets, EnrichmentKeysAreCheckedAndNamed) {
+  std::string short_interval = kTwoTargets;
+  short_interval += "      enrich_interval: 30s\n";
+  EXPECT_THAT(rejected(short_interval),
+              StartsWith("scalr.targets[1].enrich_interval: must be at least 1m, got 30s"));
+  EXPECT_THAT(rejected("scalr:\n  enrich_workspaces: maybe\n" + kTwoTargets.substr(7)),
+              StartsWith("scalr.enrich_workspaces: want true or false"));
+  EXPECT_THAT(rejected("scalr:\n  enrich_interval: soon\n" + kTwoTargets.substr(7)),
+              StartsWith("scalr.enrich_interval: "));
 }
 
 }  // namespace

@@ -135,6 +135,8 @@ ScalrTarget test_target() {
   target.retry.max_attempts = 3;
   target.retry.initial_backoff = 1000ms;
   target.retry.max_backoff = 30000ms;
+  // The usage requests alone (enrichment's listing: test_workspace_enrichment.cpp).
+  target.enrich_workspaces = false;
   return target;
 }
 

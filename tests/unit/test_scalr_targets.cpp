@@ -81,6 +81,7 @@ ScalrTarget tower_target() {
   target.discover = true;
   target.exclude_accounts = {"acc-sandbox"};
   target.retry.max_attempts = 1;
+  target.enrich_workspaces = false;  // discovery and usage only
   return target;
 }
 
