@@ -7,6 +7,8 @@
 
 namespace scalr_usage::jsonapi_detail {
 
+using json = nlohmann::json;
+
 std::string truncate_utf8(std::string text, std::size_t max) {
   if (text.size() <= max) return text;
   std::size_t cut = max;
@@ -16,13 +18,6 @@ std::string truncate_utf8(std::string text, std::size_t max) {
   return text;
 }
 
-namespace {
-
-using json = nlohmann::json;
-
-constexpr std::string_view kUsageType = "usage-statistics";
-
-// A short rendering of an unexpected value for an error message; bodies can be large.
 std::string describe(const json& value) {
   switch (value.type()) {
     case json::value_t::object:
@@ -30,7 +25,7 @@ std::string describe(const json& value) {
     case json::value_t::array:
       return "an array";
     case json::value_t::discarded:
-      return "nothing";
+      return "a value nested too deeply";  // the workspace reader drops those
     default:
       return truncate_utf8(value.dump(-1, ' ', false, json::error_handler_t::replace), 40);
   }
@@ -44,6 +39,26 @@ std::string describe(const json& value) {
   throw SourceError(ErrorReason::bad_response,
                     path + ": " + std::string(expected) + ", got " + describe(got));
 }
+
+std::optional<int> next_page_of(const std::optional<int>& next_page,
+                                const std::optional<int>& total_pages, int page, int pages_left,
+                                int max_pages, const std::string& context, std::string_view what) {
+  if (!next_page) return std::nullopt;
+  if (*next_page <= page) {
+    throw SourceError(ErrorReason::bad_response,
+                      context + "pagination loop: next-page is " + std::to_string(*next_page));
+  }
+  if (pages_left <= 0 || (total_pages && *total_pages - page > pages_left)) {
+    throw SourceError(ErrorReason::too_large, context + "more than " + std::to_string(max_pages) +
+                                                  " pages " + std::string(what) +
+                                                  " (scalr.max_pages)");
+  }
+  return next_page;
+}
+
+namespace {
+
+constexpr std::string_view kUsageType = "usage-statistics";
 
 }  // namespace
 

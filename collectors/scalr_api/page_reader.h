@@ -21,6 +21,24 @@ namespace scalr_usage::jsonapi_detail {
 // Cuts text to at most max bytes (plus "..."), backing off so no UTF-8 sequence is split.
 std::string truncate_utf8(std::string text, std::size_t max);
 
+// The errors of every JSON:API reader here (usage pages, workspace pages): SourceError
+// (bad_response) "<path>: <expected>[, got <a short rendering of got>]"; bodies can be large, so
+// a value is shown cut to 40 bytes and containers only by their kind.
+std::string describe(const nlohmann::json& value);
+[[noreturn]] void reject(const std::string& path, std::string_view expected);
+[[noreturn]] void reject(const std::string& path, std::string_view expected,
+                         const nlohmann::json& got);
+
+// The page after `page` of a paged read (usage, workspaces), from its meta.pagination, or nullopt
+// after the last; pages_left is what scalr.max_pages still allows. Throws SourceError
+// (bad_response) for a next-page that does not move forward, (too_large) "<context>more than
+// <max_pages> pages <what> (scalr.max_pages)" when the read would need more. total-pages, when
+// given, lets an oversized result fail on its first page instead of after max_pages requests;
+// the page count is checked regardless, as total-pages is optional.
+std::optional<int> next_page_of(const std::optional<int>& next_page,
+                                const std::optional<int>& total_pages, int page, int pages_left,
+                                int max_pages, const std::string& context, std::string_view what);
+
 // Reads one page while nlohmann's SAX parser walks the body, checking every value against the
 // documented shape as it comes and keeping only what a UsageItem needs. A DOM of the body would
 // be up to ~20 times its size (a page may be scalr.max_response_bytes, 8 MiB by default); this

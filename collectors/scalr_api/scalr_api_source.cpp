@@ -6,6 +6,7 @@
 #include <random>
 #include <utility>
 
+#include "collectors/scalr_api/page_reader.h"  // next_page_of
 #include "model/period.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -300,19 +301,11 @@ std::vector<UsageItem> ScalrApiSource::fetch_all_pages(const std::string& accoun
     rows.insert(rows.end(), std::make_move_iterator(parsed.items.begin()),
                 std::make_move_iterator(parsed.items.end()));
 
-    if (!parsed.next_page) return rows;
-    if (*parsed.next_page <= page) {
-      throw SourceError(ErrorReason::bad_response, context + "pagination loop: next-page is " +
-                                                       std::to_string(*parsed.next_page));
-    }
-    // total-pages, when given, lets an oversized result fail on its first page instead of after
-    // max_pages requests; the page count is checked regardless, as total-pages is optional.
-    if (pages_left <= 0 || (parsed.total_pages && *parsed.total_pages - page > pages_left)) {
-      throw SourceError(ErrorReason::too_large,
-                        context + "more than " + std::to_string(target_.max_pages) +
-                            " pages for one account in one poll (scalr.max_pages)");
-    }
-    page = *parsed.next_page;
+    const std::optional<int> next =
+        jsonapi_detail::next_page_of(parsed.next_page, parsed.total_pages, page, pages_left,
+                                     target_.max_pages, context, "for one account in one poll");
+    if (!next) return rows;
+    page = *next;
   }
 }
 

@@ -5,6 +5,7 @@
 #include <exception>
 #include <utility>
 
+#include "collectors/scalr_api/page_reader.h"  // next_page_of
 #include "collectors/scalr_api/scalr_api_source.h"
 
 namespace scalr_usage {
@@ -62,17 +63,11 @@ WorkspaceDirectory ScalrApiSource::list_workspaces(const std::string& account_id
       check_lengths(id, info, target_.max_label_length, context);
       directory.insert_or_assign(std::move(id), std::move(info));
     }
-    if (!parsed.next_page) return directory;
-    if (*parsed.next_page <= page) {
-      throw SourceError(ErrorReason::bad_response, context + "pagination loop: next-page is " +
-                                                       std::to_string(*parsed.next_page));
-    }
-    if (pages_left <= 0 || (parsed.total_pages && *parsed.total_pages - page > pages_left)) {
-      throw SourceError(ErrorReason::too_large,
-                        context + "more than " + std::to_string(target_.max_pages) +
-                            " pages of workspaces for one account (scalr.max_pages)");
-    }
-    page = *parsed.next_page;
+    const std::optional<int> next =
+        jsonapi_detail::next_page_of(parsed.next_page, parsed.total_pages, page, pages_left,
+                                     target_.max_pages, context, "of workspaces for one account");
+    if (!next) return directory;
+    page = *next;
   }
 }
 

@@ -12,6 +12,7 @@ namespace scalr_usage {
 namespace {
 
 using json = nlohmann::json;
+using jsonapi_detail::reject;
 using jsonapi_detail::truncate_utf8;
 
 // The keys this reader looks at, by their depth in the document (nlohmann's callback depth: the
@@ -48,28 +49,6 @@ bool keep_needed(int depth, json::parse_event_t event, json& parsed) {
     default:
       return true;
   }
-}
-
-std::string describe(const json& value) {
-  switch (value.type()) {
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::array:
-      return "an array";
-    case json::value_t::discarded:
-      return "a value nested too deeply";
-    default:
-      return truncate_utf8(value.dump(-1, ' ', false, json::error_handler_t::replace), 40);
-  }
-}
-
-[[noreturn]] void reject(const std::string& path, std::string_view expected) {
-  throw SourceError(ErrorReason::bad_response, path + ": " + std::string(expected));
-}
-
-[[noreturn]] void reject(const std::string& path, std::string_view expected, const json& got) {
-  throw SourceError(ErrorReason::bad_response,
-                    path + ": " + std::string(expected) + ", got " + describe(got));
 }
 
 // nullptr when the key is absent or null: JSON:API uses both for "none".
