@@ -204,7 +204,9 @@ ChargebackValues ChargebackRules::classify(std::string_view account_id,
     const std::string* matched_tag = nullptr;
     const bool all_match =
         std::all_of(rule.match.begin(), rule.match.end(), [&](const auto& matcher) {
-          const auto& [key, pattern] = matcher;
+          // Not a structured binding: clang 14 cannot capture one in the lambda below.
+          const ChargebackKey key = matcher.first;
+          const ChargebackPattern& pattern = matcher.second;
           if (key != ChargebackKey::workspace_tag) {
             return pattern.matches(value_of(key, account_id, workspace));
           }

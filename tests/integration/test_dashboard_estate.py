@@ -78,6 +78,10 @@ def exposition(replica: str, n: int, period_start: float) -> str:
     family("scalr_workspace_run_seconds_total", "counter",
            [({"account_id": a, "workspace_id": f"ws-{a}", "workspace_name": "network"},
              1200 + 60 * n) for a in accounts])
+    # Chargeback: every workspace labelled (two teams), as a daemon with a chargeback: section does.
+    family("scalr_workspace_chargeback_info", "gauge",
+           [({"account_id": a, "workspace_id": f"ws-{a}",
+              "team": "platform" if a.startswith("acc-a") else "data"}, 1) for a in accounts])
     family("scalr_billing_period_start_timestamp_seconds", "gauge",
            [({"account_id": a}, period_start) for a in accounts])
     family("scalr_billing_period_end_timestamp_seconds", "gauge",
