@@ -45,6 +45,7 @@
 
 #include "reports/render.h"
 #include "reports/render_util.h"
+#include "reports/report_chargeback.h"  // unattributed_usage
 
 namespace scalr_usage {
 
@@ -112,18 +113,12 @@ struct Charge {
 
 std::vector<Charge> charges_of(const AccountReport& account, std::size_t label_count) {
   std::vector<Charge> charges;
-  UsageCounts attributed;
   for (const WorkspaceRow& ws : account.workspaces) {
-    attributed += ws.usage;
     if (ws.usage.runs == 0 && ws.usage.run_seconds == 0) continue;
     charges.push_back(Charge{ws.id, ws.name, ws.environment_id.value_or(""),
                              ws.environment_name.value_or(""), ws.usage, ws.chargeback});
   }
-  const UsageCounts rest{
-      account.total.runs > attributed.runs ? account.total.runs - attributed.runs : 0,
-      account.total.run_seconds > attributed.run_seconds
-          ? account.total.run_seconds - attributed.run_seconds
-          : 0};
+  const UsageCounts rest = report_detail::unattributed_usage(account);
   if (rest.runs > 0 || rest.run_seconds > 0) {
     charges.push_back(Charge{"", "", "", "", rest, ChargebackValues(label_count)});
   }

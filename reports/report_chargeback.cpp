@@ -14,27 +14,21 @@
 
 namespace scalr_usage::report_detail {
 
-namespace {
-
-// max(0, a - b) per field.
-UsageCounts rest_of(const UsageCounts& total, const UsageCounts& attributed) {
+UsageCounts unattributed_usage(const AccountReport& account) {
+  UsageCounts attributed;
+  for (const WorkspaceRow& ws : account.workspaces) attributed += ws.usage;
+  const UsageCounts& total = account.total;
   return UsageCounts{
       total.runs > attributed.runs ? total.runs - attributed.runs : 0,
       total.run_seconds > attributed.run_seconds ? total.run_seconds - attributed.run_seconds : 0};
 }
 
-}  // namespace
-
 std::vector<ChargebackGroup> chargeback_groups(const AccountReport& account,
                                                std::size_t label_count) {
   // Keyed by the values, so equal tuples merge and the map's order is "label values asc".
   std::map<ChargebackValues, UsageCounts> by_values;
-  UsageCounts attributed;
-  for (const WorkspaceRow& ws : account.workspaces) {
-    by_values[ws.chargeback] += ws.usage;
-    attributed += ws.usage;
-  }
-  const UsageCounts rest = rest_of(account.total, attributed);
+  for (const WorkspaceRow& ws : account.workspaces) by_values[ws.chargeback] += ws.usage;
+  const UsageCounts rest = unattributed_usage(account);
   if (rest.runs > 0 || rest.run_seconds > 0) {
     by_values[ChargebackValues(label_count)] += rest;
   }
