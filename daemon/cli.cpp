@@ -19,9 +19,20 @@ namespace {
 using Command = CliOptions::Command;
 
 constexpr std::string_view kReportCommand = "report";
+constexpr std::string_view kBackfillCommand = "backfill";
 
-// Which command a flag belongs to.
-enum class Scope { any, daemon, report };
+// Which commands a flag belongs to: a set of bits (in a namespace of their own, so `daemon` is
+// Scope::daemon and never the C library's function).
+namespace scope {
+enum Bits : unsigned {
+  daemon = 1,
+  report = 2,
+  backfill = 4,
+  commands = report | backfill,  // the flags the report and backfill commands share
+  any = daemon | report | backfill,
+};
+}  // namespace scope
+using Scope = scope::Bits;
 
 // One flag, described once: parse_cli() and usage_text() both read this table, so the help
 // cannot drift from what is accepted.
@@ -60,12 +71,46 @@ void add_items(std::vector<std::string>& into, const std::string& value,
   }
 }
 
-const std::array<Flag, 13>& flags() {
+// A day of --from or --to.
+std::chrono::year_month_day parse_day(const std::string& value) {
+  try {
+    return parse_date(value);
+  } catch (const std::invalid_argument&) {
+    throw std::invalid_argument("want a day YYYY-MM-DD, got " + quote_for_message(value));
+  }
+}
+
+// --label NAME=VALUE; the name is checked against the series' own labels by the command.
+void add_label(BackfillOptions& backfill, const std::string& value) {
+  const std::size_t equals = value.find('=');
+  if (equals == std::string::npos || equals == 0) {
+    throw std::invalid_argument("want NAME=VALUE, got " + quote_for_message(value));
+  }
+  backfill.labels.emplace_back(value.substr(0, equals), value.substr(equals + 1));
+}
+
+// --max-days: a whole number of days, at least 1.
+int parse_days(const std::string& value) {
+  std::size_t end = 0;
+  int days = 0;
+  try {
+    days = std::stoi(value, &end);
+  } catch (const std::exception&) {
+    end = 0;
+  }
+  if (end != value.size() || days < 1) {
+    throw std::invalid_argument("want a whole number of days >= 1, got " +
+                                quote_for_message(value));
+  }
+  return days;
+}
+
+const std::array<Flag, 17>& flags() {
   // Built from the table of report formats, so the help names every one; Flag::help is a view.
   static const std::string format_help =
       "Report format: " + report_format_choices() +
       "; repeat the flag or separate them with commas for several.";
-  static const std::array<Flag, 13> table{{
+  static const std::array<Flag, 17> table{{
       {"--config.file", "", "PATH", "Path to the YAML configuration file.",
        CliOptions{}.config_file, Scope::any,
        [](CliOptions& options, const std::string& value) { options.config_file = value; }},
@@ -118,9 +163,10 @@ const std::array<Flag, 13>& flags() {
        }},
       {"--account", "", "ID",
        "Only this account; repeat the flag or separate IDs with commas for several.",
-       "every account of the source", Scope::report,
+       "every account of the source", Scope::commands,
        [](CliOptions& options, const std::string& value) {
          add_items(options.report.accounts, value, [](const std::string&) {});
+         options.backfill.accounts = options.report.accounts;
        }},
       {"--format", "", "FORMAT", format_help,
        "all " + std::string(kReportFormatCount) + "; csv with --output=-", Scope::report,
@@ -133,11 +179,40 @@ const std::array<Flag, 13>& flags() {
            }
          });
        }},
-      {"--output", "", "DIR",
-       "Directory to write the report files to (created if missing), or - for standard output: "
-       "then one format, every account in one document.",
-       ".", Scope::report,
-       [](CliOptions& options, const std::string& value) { options.report.output = value; }},
+      {"--output", "", "PATH",
+       "report: the directory to write the report files to (created if missing), or - for "
+       "standard output: then one format, every account in one document. backfill: the "
+       "OpenMetrics file to write (replaced whole, only when complete), or - for standard "
+       "output (written at the end). Required by backfill.",
+       "report: .", Scope::commands,
+       [](CliOptions& options, const std::string& value) {
+         options.report.output = value;
+         options.backfill.output = value;
+       }},
+      {"--from", "", "DAY", "First UTC day to backfill, YYYY-MM-DD. Required.", "", Scope::backfill,
+       [](CliOptions& options, const std::string& value) {
+         options.backfill.from = parse_day(value);
+         options.backfill.from_given = true;
+       }},
+      {"--to", "", "DAY",
+       "Last UTC day to backfill (inclusive), YYYY-MM-DD; it must have ended 3 hours ago. "
+       "Required.",
+       "", Scope::backfill,
+       [](CliOptions& options, const std::string& value) {
+         options.backfill.to = parse_day(value);
+         options.backfill.to_given = true;
+       }},
+      {"--max-days", "", "N", "Refuse a range of more days than this.",
+       std::to_string(BackfillOptions{}.max_days), Scope::backfill,
+       [](CliOptions& options, const std::string& value) {
+         options.backfill.max_days = parse_days(value);
+       }},
+      {"--label", "", "NAME=VALUE",
+       "Add this label to every backfilled sample, e.g. --label=job=scalr "
+       "--label=instance=host:9871 to match the labels Prometheus gives the live scrapes; repeat "
+       "the flag for several.",
+       "", Scope::backfill,
+       [](CliOptions& options, const std::string& value) { add_label(options.backfill, value); }},
   }};
   return table;
 }
@@ -182,7 +257,8 @@ const Flag& find_flag(const std::string& arg, std::string_view name) {
   if (name.size() > 1 && name.front() == '-') {
     fail(name, "unknown flag (long flags take two dashes, e.g. --config.file)");
   }
-  fail(arg, "unexpected argument (the only command is report; everything else is a flag)");
+  fail(arg,
+       "unexpected argument (the commands are report and backfill; everything else is a flag)");
 }
 
 // The value of the flag at args[index], inline (--flag=value) or the next argument, which index
@@ -226,17 +302,59 @@ void finish_report_options(ReportOptions& report_options) {
   }
 }
 
+// The backfill command's own rules, once every flag is known. The range itself is checked when
+// the command runs (backfill/range.h): "the last 3 hours" depends on the time.
+void finish_backfill_options(const BackfillOptions& backfill) {
+  if (!backfill.from_given)
+    fail("--from", "required by the backfill command, e.g. --from=2026-10-01");
+  if (!backfill.to_given) fail("--to", "required by the backfill command, e.g. --to=2026-10-31");
+  if (backfill.output.empty()) {
+    fail("--output", "required by the backfill command: a file, or - for standard output");
+  }
+}
+
+// The command a word names, if it is one.
+std::optional<Command> command_word(std::string_view arg) {
+  if (arg == kReportCommand) return Command::report;
+  if (arg == kBackfillCommand) return Command::backfill;
+  return std::nullopt;
+}
+
+std::string_view scope_command_name(Scope scope) {
+  return scope == Scope::backfill ? kBackfillCommand : kReportCommand;
+}
+
+// Every flag used belongs to the command on the line (none: the daemon).
+void check_scopes(const std::vector<const Flag*>& used, std::optional<Command> command) {
+  const Scope scope = !command                      ? Scope::daemon
+                      : *command == Command::report ? Scope::report
+                                                    : Scope::backfill;
+  for (const Flag* flag : used) {
+    if ((flag->scope & scope) != 0) continue;
+    if (scope == Scope::daemon) {
+      const Scope only = (flag->scope & Scope::report) != 0 ? Scope::report : Scope::backfill;
+      const std::string_view word = scope_command_name(only);
+      const std::string both = flag->scope == Scope::commands ? " (or backfill)" : "";
+      fail(flag->name, "only with the " + std::string(word) + " command" + both + ", e.g. " +
+                           "scalr-usage-exporter " + std::string(word) + " " +
+                           std::string(flag->name) + "=...");
+    }
+    fail(flag->name, "not with the " + std::string(scope_command_name(scope)) + " command");
+  }
+}
+
 }  // namespace
 
 CliOptions parse_cli(const std::vector<std::string>& args) {
   CliOptions options;
-  bool report = false;
+  std::optional<Command> command;
   std::vector<const Flag*> used;
   for (std::size_t index = 0; index < args.size(); ++index) {
     const std::string& arg = args[index];
-    if (arg == kReportCommand) {
-      if (report) fail(arg, "given twice");
-      report = true;
+    if (const std::optional<Command> word = command_word(arg)) {
+      if (command == word) fail(arg, "given twice");
+      if (command) fail(arg, "one command at a time");
+      command = word;
       continue;
     }
     const std::string_view name = std::string_view(arg).substr(0, arg.find('='));
@@ -251,16 +369,14 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
   }
   // --help and --version answer whatever else is on the line.
   if (options.command == Command::help || options.command == Command::version) return options;
-  for (const Flag* flag : used) {
-    if (flag->scope == Scope::report && !report) {
-      fail(flag->name, "only with the report command, e.g. scalr-usage-exporter report " +
-                           std::string(flag->name) + "=...");
-    }
-    if (flag->scope == Scope::daemon && report) fail(flag->name, "not with the report command");
+  check_scopes(used, command);
+  if (!command) return options;
+  if (*command == Command::report) {
+    finish_report_options(options.report);
+  } else {
+    finish_backfill_options(options.backfill);
   }
-  if (!report) return options;
-  finish_report_options(options.report);
-  options.command = Command::report;
+  options.command = *command;
   return options;
 }
 
@@ -268,6 +384,7 @@ std::string usage_text() {
   std::string text =
       "usage: scalr-usage-exporter [<flags>]\n"
       "       scalr-usage-exporter report --period=PERIOD [<flags>] [<report flags>]\n"
+      "       scalr-usage-exporter backfill --from=DAY --to=DAY --output=FILE [<flags>]\n"
       "\n"
       "Prometheus exporter for Scalr billing usage: polls the Scalr API (or a\n"
       "PostgreSQL database) and serves the result as metrics, and writes the billing\n"
@@ -278,11 +395,25 @@ std::string usage_text() {
       "The report command writes the billing summary reports of one period from the\n"
       "same source, the same files a schedule writes, and exits: 0 when every\n"
       "account's reports were written, 1 when any failed. Example:\n"
-      "  scalr-usage-exporter report --config.file=F --period=2026-10 --output=/tmp/r\n";
-  for (const Scope section : {Scope::any, Scope::report}) {
-    text += section == Scope::report ? "\nReport flags:\n" : "\nFlags:\n";
+      "  scalr-usage-exporter report --config.file=F --period=2026-10 --output=/tmp/r\n"
+      "\n"
+      "The backfill command writes the usage history of past days from the same\n"
+      "source as OpenMetrics, for promtool tsdb create-blocks-from openmetrics: every\n"
+      "UTC day's month-to-date values at 23:59:59, the series the exporter serves.\n"
+      "It exits 0 when the file is complete; 1 when the source or the output failed\n"
+      "and 2 for a refused range, both without writing anything. Example:\n"
+      "  scalr-usage-exporter backfill --config.file=F --from=2026-01-01 \\\n"
+      "      --to=2026-10-31 --output=history.om\n";
+  // A flag is listed under each command it belongs to; the daemon's and everyone's first.
+  for (const Scope section : {Scope::daemon, Scope::report, Scope::backfill}) {
+    text += section == Scope::daemon   ? "\nFlags:\n"
+            : section == Scope::report ? "\nReport flags:\n"
+                                       : "\nBackfill flags:\n";
     for (const Flag& flag : flags()) {
-      if ((flag.scope == Scope::report) != (section == Scope::report)) continue;
+      const bool listed = section == Scope::daemon
+                              ? (flag.scope & Scope::daemon) != 0
+                              : (flag.scope & section) != 0 && (flag.scope & Scope::daemon) == 0;
+      if (!listed) continue;
       text += flag.short_name.empty() ? "      " : "  " + std::string(flag.short_name) + ", ";
       text += flag.name;
       if (!flag.placeholder.empty()) text += "=" + std::string(flag.placeholder);

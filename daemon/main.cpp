@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "collectors/registry/registry.h"
+#include "daemon/backfill_command.h"
 #include "daemon/cli.h"
 #include "daemon/config_file.h"
 #include "daemon/report_command.h"
@@ -49,29 +50,54 @@ struct NoObserver final : RequestObserver {
   void on_response(std::string_view, int, double) override {}
 };
 
+// SIGINT/SIGTERM request a stop of the foreground commands (report, backfill) through stop
+// instead of killing the process, so that no partial file is left behind.
+class StopOnSignal {
+ public:
+  StopOnSignal() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGTERM);
+    sigaddset(&signals_, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    watch_ = std::jthread([this](std::stop_token done) {
+      while (!done.stop_requested()) {
+        const timespec timeout{0, 200'000'000};
+        if (sigtimedwait(&signals_, nullptr, &timeout) > 0) {
+          stop_.request_stop();
+          return;
+        }
+      }
+    });
+  }
+  std::stop_token token() const { return stop_.get_token(); }
+
+ private:
+  sigset_t signals_{};
+  std::stop_source stop_;
+  std::jthread watch_;  // last: stopped and joined before the rest goes
+};
+
+// The backfill command in the foreground (see StopOnSignal).
+int backfill_command(const CliOptions& options, const Config& config) {
+  StopOnSignal stop;
+  NoObserver no_observer;
+  const Poller::SourceFactory factory = make_source_factory(config, /*check_at_start=*/false);
+  return run_backfill_command(
+      options.backfill, config, [&] { return factory(no_observer); },
+      BackfillCommandIo{std::cout, stderr, isatty(STDERR_FILENO) == 1,
+                        std::chrono::floor<std::chrono::seconds>(Clock::now())},
+      stop.token());
+}
+
 // The report command in the foreground: SIGINT/SIGTERM stop the run (files already renamed into
 // place stay, a file being written is not left behind) instead of killing the process.
 int report_command(const CliOptions& options, const Config& config) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::stop_source stop;
-  std::jthread watch([&signals, &stop](std::stop_token done) {
-    while (!done.stop_requested()) {
-      const timespec timeout{0, 200'000'000};
-      if (sigtimedwait(&signals, nullptr, &timeout) > 0) {
-        stop.request_stop();
-        return;
-      }
-    }
-  });
+  StopOnSignal stop;
   NoObserver no_observer;
   const Poller::SourceFactory factory = make_source_factory(config, /*check_at_start=*/false);
   return run_report_command(
       options.report, config, [&] { return factory(no_observer); },
-      ReportCommandIo{std::cout, stderr, isatty(STDERR_FILENO) == 1}, stop.get_token());
+      ReportCommandIo{std::cout, stderr, isatty(STDERR_FILENO) == 1}, stop.token());
 }
 
 // --check-config reports on standard error, the daemon in its log.
@@ -135,6 +161,9 @@ int run(const CliOptions& options) {
   }
   if (options.command == CliOptions::Command::report) {
     return report_command(options, loaded->config);
+  }
+  if (options.command == CliOptions::Command::backfill) {
+    return backfill_command(options, loaded->config);
   }
   apply_flag_overrides(options, loaded->config);
   const sigset_t signals = block_shutdown_signals();

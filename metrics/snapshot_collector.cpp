@@ -200,6 +200,17 @@ void write_period_families(FamilyWriter& out, const Snapshot& snapshot) {
   });
 }
 
+void write_account_info_family(FamilyWriter& out, const Snapshot& snapshot) {
+  out.begin(metric_names::kAccountInfo,
+            "The account's name and the target it is polled through; the value is always 1. The "
+            "name is empty while unknown.",
+            MetricType::Gauge);
+  for (const auto& [account_id, state] : snapshot.accounts) {
+    out.sample({{"account_id", account_id}, {"account_name", state.name}, {"target", state.target}},
+               1);
+  }
+}
+
 // How the polls went: per account (up, last success, last duration, errors by reason) and for
 // the source as a whole.
 void write_account_health_families(FamilyWriter& out, const Snapshot& snapshot) {
@@ -208,14 +219,7 @@ void write_account_health_families(FamilyWriter& out, const Snapshot& snapshot) 
   for (const auto& [account_id, state] : snapshot.accounts) {
     out.sample(account_labels(account_id), state.up ? 1 : 0);
   }
-  out.begin(kAccountInfo,
-            "The account's name and the target it is polled through; the value is always 1. The "
-            "name is empty while unknown.",
-            MetricType::Gauge);
-  for (const auto& [account_id, state] : snapshot.accounts) {
-    out.sample({{"account_id", account_id}, {"account_name", state.name}, {"target", state.target}},
-               1);
-  }
+  write_account_info_family(out, snapshot);
   out.begin(kSourceUp,
             "1 if the last poll cycle reached the usage source (it listed the accounts and fetched "
             "at least one, or had none to fetch), 0 otherwise.",
@@ -397,6 +401,14 @@ void write_metrics(const Snapshot& snapshot, const BuildInfo& build, const Repor
   write_target_families(out, snapshot, reports);
   write_exporter_families(out, snapshot, build, reports, config);
   write_report_families(out, snapshot, reports);
+  out.end();
+}
+
+void write_usage_metrics(const Snapshot& snapshot, FamilySink& sink, std::size_t batch_samples) {
+  FamilyWriter out(sink, batch_samples);
+  write_usage_families(out, snapshot);
+  write_chargeback_family(out, snapshot);
+  write_account_info_family(out, snapshot);
   out.end();
 }
 

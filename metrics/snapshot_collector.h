@@ -38,6 +38,13 @@ void write_metrics(const Snapshot& snapshot, const BuildInfo& build, const Repor
                    const ConfigStatus& config, FamilySink& sink,
                    std::size_t batch_samples = kDefaultBatchSamples);
 
+// Only the usage families (runs and run seconds per account, environment and workspace),
+// scalr_workspace_chargeback_info and scalr_account_info, with the names, HELP texts and label sets
+// of write_metrics: for writers of the same series outside a scrape (backfill/), so history and
+// live series are the same series.
+void write_usage_metrics(const Snapshot& snapshot, FamilySink& sink,
+                         std::size_t batch_samples = kDefaultBatchSamples);
+
 // The whole model at once (write_metrics into one vector): for tests and benchmarks.
 std::vector<prometheus::MetricFamily> collect_metrics(const Snapshot& snapshot,
                                                       const BuildInfo& build,

@@ -97,6 +97,13 @@ int fsync_retrying(int fd) {
 }  // namespace
 
 void write_file_atomically(const fs::path& target, std::string_view contents, fs::perms mode) {
+  write_file_atomically(
+      target, [&](const AtomicFileWriter& write) { write(contents); }, mode);
+}
+
+void write_file_atomically(const fs::path& target,
+                           const std::function<void(const AtomicFileWriter& write)>& produce,
+                           fs::perms mode) {
   const fs::path name = target.filename();
   if (name.empty() || name == "." || name == "..") {
     fail(EISDIR, target, "target must name a file");
@@ -114,7 +121,7 @@ void write_file_atomically(const fs::path& target, std::string_view contents, fs
   if (::fchmod(fd.get(), static_cast<mode_t>(mode & fs::perms::mask)) != 0) {
     fail(errno, target, "setting permissions");
   }
-  write_all(fd.get(), contents, target);
+  produce([&](std::string_view chunk) { write_all(fd.get(), chunk, target); });
   if (const int error = fsync_retrying(fd.get()); error != 0) fail(error, target, "syncing");
   if (const int error = fd.close(); error != 0) fail(error, target, "closing");
 

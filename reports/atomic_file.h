@@ -29,6 +29,14 @@ inline constexpr std::filesystem::perms kDefaultFileMode = std::filesystem::perm
 void write_file_atomically(const std::filesystem::path& target, std::string_view contents,
                            std::filesystem::perms mode = kDefaultFileMode);
 
+// The same for contents too large to hold in memory: produce(write) calls write(chunk) for each
+// piece of the file in order. An exception from produce leaves target as it was (the temporary
+// file is removed) and propagates.
+using AtomicFileWriter = std::function<void(std::string_view chunk)>;
+void write_file_atomically(const std::filesystem::path& target,
+                           const std::function<void(const AtomicFileWriter& write)>& produce,
+                           std::filesystem::perms mode = kDefaultFileMode);
+
 // Retention ("keep the newest N reports of a schedule"): among the regular files in dir named
 // prefix + middle + suffix, with a non-empty middle accepted by middle_matches (when given), keeps
 // the `keep` greatest by name and removes the rest. Names sort by period when the middle is a

@@ -62,9 +62,13 @@ int main(int argc, char** argv) {
           << escape(command.substr(command.find(' ') + 1)) << "\n";
       continue;
     }
-    if (line == "Flags:" || line == "Report flags:") {
+    if (line == "Flags:" || line == "Report flags:" || line == "Backfill flags:") {
       part = Part::flags;
-      out << ".SH " << (line == "Flags:" ? "OPTIONS" : "REPORT OPTIONS") << "\n";
+      out << ".SH "
+          << (line == "Flags:"          ? "OPTIONS"
+              : line == "Report flags:" ? "REPORT OPTIONS"
+                                        : "BACKFILL OPTIONS")
+          << "\n";
       continue;
     }
     if (line.empty()) {

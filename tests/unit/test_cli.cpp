@@ -125,7 +125,7 @@ TEST(CliErrors, UnknownFlagsAndArguments) {
   EXPECT_THAT(cli_error({"-config.file=x"}), StartsWith("-config.file: unknown flag (long flags"));
   EXPECT_THAT(cli_error({"-v"}), StartsWith("-v: unknown flag"));
   EXPECT_THAT(cli_error({"run"}),
-              StartsWith("run: unexpected argument (the only command is report"));
+              StartsWith("run: unexpected argument (the commands are report and backfill"));
   EXPECT_THAT(cli_error({"--"}), StartsWith("--: unknown flag"));
   EXPECT_THAT(cli_error({""}), StartsWith(": unexpected argument"));
   EXPECT_THAT(cli_error({"-"}), StartsWith("-: unexpected argument"));
@@ -264,7 +264,7 @@ TEST(CliUsage, DocumentsEveryFlagWithItsDefault) {
                            "YYYY-MM-DD..YYYY-MM-DD",
                            "--account=ID",
                            "--format=FORMAT",
-                           "--output=DIR",
+                           "--output=PATH",
                            "standard output"}) {
     EXPECT_THAT(usage, HasSubstr(text));
   }
