@@ -77,16 +77,30 @@ Snapshot day_snapshot(const std::string& account_id, const AccountFacts& facts,
   return snapshot;
 }
 
-AccountUsage fetch_day(UsageSource& source, const std::string& account_id,
-                       std::chrono::year_month_day day, std::stop_token stop) {
+// The usage of the days [first, last]; errors name the account and the day (or days).
+AccountUsage fetch_days(UsageSource& source, const std::string& account_id,
+                        std::chrono::year_month_day first, std::chrono::year_month_day last,
+                        std::stop_token stop) {
   if (stop.stop_requested()) throw BackfillError("interrupted");
   try {
-    return source.fetch(account_id, days(day, day), stop);
+    return source.fetch(account_id, days(first, last), stop);
   } catch (const SourceError& error) {
     if (error.reason() == ErrorReason::cancelled) throw BackfillError("interrupted");
-    throw BackfillError("account " + account_id + ", day " + format_date(day) + ": " +
-                        error.what());
+    const std::string when = first == last
+                                 ? "day " + format_date(first)
+                                 : "days " + format_date(first) + ".." + format_date(last);
+    throw BackfillError("account " + account_id + ", " + when + ": " + error.what());
   }
+}
+
+// A range that starts after the 1st still needs the month to date before it: the days from the
+// 1st to the day before `from`, fetched as one period (not written, only added).
+void add_month_before(UsageSource& source, const std::string& account_id,
+                      std::chrono::year_month_day from, MonthToDate& month, std::stop_token stop) {
+  if (from.day() == std::chrono::day{1}) return;
+  const std::chrono::year_month_day before{sys_days{from} - std::chrono::days{1}};
+  const std::chrono::year_month_day first = from.year() / from.month() / 1;
+  month.add(before, fetch_days(source, account_id, first, before, stop));
 }
 
 }  // namespace
@@ -121,10 +135,11 @@ BackfillSummary run_backfill(UsageSource& source, const BackfillJob& job, OpenMe
     const std::string& account_id = accounts.ids[i];
     const AccountFacts& facts = accounts.facts.at(account_id);
     MonthToDate month(account_id);
+    add_month_before(source, account_id, job.from, month, stop);
     for (sys_days day = sys_days{job.from}; day <= sys_days{job.to}; day += std::chrono::days{1}) {
       const std::chrono::year_month_day date{day};
       if (progress) progress({account_id, i + 1, accounts.ids.size(), date});
-      month.add(date, fetch_day(source, account_id, date, stop));
+      month.add(date, fetch_days(source, account_id, date, date, stop));
       spool.set_timestamp(end_of_day_sample_time(date));
       write_usage_metrics(day_snapshot(account_id, facts, month, job.chargeback), spool);
     }

@@ -50,7 +50,9 @@ struct BackfillSummary {
 void check_extra_labels(const ExtraLabels& labels, const ChargebackRules& chargeback);
 
 // Fetches every account's usage day by day (account after account, so memory holds one account's
-// month, never the range) and writes the samples into spool. Throws BackfillError naming the
+// month, never the range) and writes the samples into spool. When `from` is not the 1st, the days
+// of its month before it are fetched first (as one period) so its first values are month to date
+// too. Throws BackfillError naming the
 // account and the day when a fetch fails (or "interrupted" once stop is requested), and when the
 // source cannot list its accounts.
 BackfillSummary run_backfill(UsageSource& source, const BackfillJob& job, OpenMetricsSpool& spool,

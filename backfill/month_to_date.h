@@ -15,9 +15,9 @@ class MonthToDate {
  public:
   explicit MonthToDate(std::string account_id) { usage_.account_id = std::move(account_id); }
 
-  // Adds the usage of `day` (fetched for that day alone). A day of a month other than the last
-  // one added starts over: the series reset at each month start, as the live ones do. Days must
-  // come in order.
+  // Adds the usage of `day` (fetched for that day alone, or for the days of its month up to it). A
+  // day of a month other than the last one added starts over: the series reset at each month start,
+  // as the live ones do. Days must come in order.
   void add(std::chrono::year_month_day day, const AccountUsage& day_usage);
 
   // The month to date, breakdowns sorted by id as model/usage.h promises. Names, environments and

@@ -258,6 +258,20 @@ def test_postgres_history_in_prometheus_equals_the_inserted_runs(postgres_factor
                     helpers.expected_from_runs(runs, dt.date(2026, 11, 1), dt.date(2026, 11, 2),
                                                listed))
 
+    # A range that starts mid-month still starts from the month to date, here on standard output.
+    result = backfill(sue_binary, config, tmp_path, "--from=2026-10-10", "--to=2026-10-15",
+                      "--output=-", "--account=" + ",".join(listed))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("\n# EOF\n")
+    october_15 = int(dt.datetime(2026, 10, 15, 23, 59, 59, tzinfo=dt.timezone.utc).timestamp())
+    got = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("scalr_account_runs_total{") and line.endswith(f" {october_15}"):
+            account = line.split('"')[1]
+            got[account] = int(line.split(" ")[-2])
+    expected = helpers.expected_from_runs(runs, FROM, dt.date(2026, 10, 16), listed)
+    assert got == {a: u.runs for a, u in expected.accounts.items()}
+
 
 def test_refusals_write_nothing(stub, sue_binary, tmp_path):
     token_file = tmp_path / "scalr.token"

@@ -33,7 +33,8 @@ using ::testing::Not;
 namespace fs = std::filesystem;
 
 // Day d of any month: d runs of 60 s in ws-1 (env-1), and on even days 1 run of 5 s in ws-2
-// (env-2). acc-b's listing names it; acc-a has no name but its usage brings one.
+// (env-2); a period of several days is their sum. acc-b's listing names it; acc-a has no name but
+// its usage brings one.
 class DaySource final : public UsageSource {
  public:
   std::vector<std::string> accounts(const Period&, std::stop_token) override {
@@ -44,25 +45,36 @@ class DaySource final : public UsageSource {
     return {listing};
   }
   AccountUsage fetch(const std::string& account, const Period& period, std::stop_token) override {
-    const year_month_day day{floor<Days>(period.start)};
-    fetched.push_back(account + " " + format_date(day));
-    EXPECT_EQ(period.end - period.start, Days{1});
-    if (account == failing_account && day == failing_day) {
-      throw SourceError(ErrorReason::server_error, "HTTP 503 from the source");
+    const sys_days first = floor<Days>(period.start);
+    const sys_days last = floor<Days>(period.end) - Days{1};
+    fetched.push_back(account + " " + format_date(first) +
+                      (first == last ? "" : ".." + format_date(last)));
+    std::uint64_t runs = 0;
+    std::uint64_t even_days = 0;
+    for (sys_days day = first; day <= last; day += Days{1}) {
+      if (account == failing_account && year_month_day{day} == failing_day) {
+        throw SourceError(ErrorReason::server_error, "HTTP 503 from the source");
+      }
+      const unsigned d = static_cast<unsigned>(year_month_day{day}.day());
+      runs += d;
+      even_days += d % 2 == 0 ? 1 : 0;
     }
-    const std::uint64_t d = static_cast<unsigned>(day.day());
     AccountUsage usage;
     usage.account_id = account;
     usage.account_name = account == "acc-a" ? "Ay" : "";
     usage.period = period;
-    usage.total = {d, d * 60};
-    usage.environments = {{"env-1", "prod", {d, d * 60}}};
-    usage.workspaces = {{"ws-1", "app", std::string("env-1"), std::string("prod"), {d, d * 60}}};
-    if (d % 2 == 0) {
-      usage.total += {1, 5};
-      usage.environments.push_back({"env-2", "dev", {1, 5}});
-      usage.workspaces.push_back(
-          {"ws-2", "tool", std::string("env-2"), std::string("dev"), {1, 5}, {"team:x"}});
+    usage.total = {runs + even_days, runs * 60 + even_days * 5};
+    usage.environments = {{"env-1", "prod", {runs, runs * 60}}};
+    usage.workspaces = {
+        {"ws-1", "app", std::string("env-1"), std::string("prod"), {runs, runs * 60}}};
+    if (even_days > 0) {
+      usage.environments.push_back({"env-2", "dev", {even_days, even_days * 5}});
+      usage.workspaces.push_back({"ws-2",
+                                  "tool",
+                                  std::string("env-2"),
+                                  std::string("dev"),
+                                  {even_days, even_days * 5},
+                                  {"team:x"}});
     }
     return usage;
   }
@@ -123,23 +135,27 @@ TEST(Backfill, EachFamilyOnceWithAllItsSamplesThenEof) {
                           "scalr_environment_runs counter", "scalr_environment_run_seconds counter",
                           "scalr_workspace_runs counter", "scalr_workspace_run_seconds counter",
                           "scalr_account_info gauge"}));
-  EXPECT_EQ(source.fetched.size(), 8u);  // 2 accounts x 4 days, one day per fetch
-  EXPECT_EQ(source.fetched.front(), "acc-a 2026-10-30");
-  EXPECT_EQ(source.fetched.back(), "acc-b 2026-11-02");
+  // Per account: October before the range in one fetch, then one fetch per day.
+  EXPECT_EQ(source.fetched,
+            (std::vector<std::string>{"acc-a 2026-10-01..2026-10-29", "acc-a 2026-10-30",
+                                      "acc-a 2026-10-31", "acc-a 2026-11-01", "acc-a 2026-11-02",
+                                      "acc-b 2026-10-01..2026-10-29", "acc-b 2026-10-30",
+                                      "acc-b 2026-10-31", "acc-b 2026-11-01", "acc-b 2026-11-02"}));
 }
 
 TEST(Backfill, MonthToDateAtTheEndOfEachDayResettingOnTheFirst) {
   DaySource source;
   const std::string text = backfill_text(source, {kFrom, kTo, {}});
-  // Oct 30: 30 (+1 on an even day), Oct 31: +31, Nov 1: 1 alone, Nov 2: +2+1.
+  // Oct 30: 1+2+...+30 = 465 and 15 even days, from October 1 although the range starts on the
+  // 30th; Oct 31: +31; Nov 1: 1 alone; Nov 2: +2+1.
   for (const char* line : {
-           "scalr_account_runs_total{account_id=\"acc-a\"} 31 1793404799",
-           "scalr_account_runs_total{account_id=\"acc-a\"} 62 1793491199",
+           "scalr_account_runs_total{account_id=\"acc-a\"} 480 1793404799",
+           "scalr_account_runs_total{account_id=\"acc-a\"} 511 1793491199",
            "scalr_account_runs_total{account_id=\"acc-a\"} 1 1793577599",
            "scalr_account_runs_total{account_id=\"acc-a\"} 4 1793663999",
-           "scalr_account_run_seconds_total{account_id=\"acc-b\"} 3665 1793491199",
+           "scalr_account_run_seconds_total{account_id=\"acc-b\"} 29835 1793491199",
            "scalr_environment_runs_total{account_id=\"acc-a\",environment_id=\"env-2\","
-           "environment_name=\"dev\"} 1 1793491199",
+           "environment_name=\"dev\"} 15 1793491199",
            "scalr_workspace_runs_total{account_id=\"acc-a\",environment_id=\"env-1\","
            "environment_name=\"prod\",workspace_id=\"ws-1\",workspace_name=\"app\"} 1 1793577599",
            "scalr_account_info{account_id=\"acc-a\",account_name=\"Ay\",target=\"t1\"} 1 "
@@ -150,7 +166,7 @@ TEST(Backfill, MonthToDateAtTheEndOfEachDayResettingOnTheFirst) {
     EXPECT_THAT(text, HasSubstr(std::string(line) + "\n"));
   }
   // ws-2 ran on Oct 30 but not on Nov 1: its series ends with October, as a live one would.
-  EXPECT_THAT(text, HasSubstr("workspace_id=\"ws-2\",workspace_name=\"tool\"} 1 1793491199\n"));
+  EXPECT_THAT(text, HasSubstr("workspace_id=\"ws-2\",workspace_name=\"tool\"} 15 1793491199\n"));
   EXPECT_THAT(text, Not(HasSubstr("workspace_id=\"ws-2\",workspace_name=\"tool\"} 1 1793577599")));
   EXPECT_THAT(text, Not(HasSubstr("chargeback")));
 }
@@ -170,7 +186,7 @@ TEST(Backfill, ChargebackInfoEveryDayAndExtraLabelsOnEverySample) {
       EXPECT_THAT(line, HasSubstr(",job=\"scalr\"}")) << line;
     }
   }
-  EXPECT_EQ(source.fetched, (std::vector<std::string>{"acc-b 2026-11-02"}));
+  EXPECT_EQ(source.fetched, (std::vector<std::string>{"acc-b 2026-11-01", "acc-b 2026-11-02"}));
 }
 
 TEST(Backfill, AFailingDayNamesTheAccountAndTheDay) {
@@ -184,6 +200,14 @@ TEST(Backfill, AFailingDayNamesTheAccountAndTheDay) {
     FAIL() << "no error";
   } catch (const BackfillError& error) {
     EXPECT_STREQ(error.what(), "account acc-b, day 2026-10-31: HTTP 503 from the source");
+  }
+  source.failing_day = year{2026} / 10 / 5;  // in the month before the range
+  try {
+    run_backfill(source, {kFrom, kTo, {}}, spool, {});
+    FAIL() << "no error";
+  } catch (const BackfillError& error) {
+    EXPECT_STREQ(error.what(),
+                 "account acc-b, days 2026-10-01..2026-10-29: HTTP 503 from the source");
   }
 }
 
