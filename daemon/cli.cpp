@@ -7,6 +7,7 @@
 
 #include "config/address.h"  // validate_listen_address
 #include "config/duration.h"
+#include "daemon/backfill_flags.h"
 #include "reports/render.h"         // kReportFormats
 #include "reports/report_runner.h"  // parse_report_period
 #include "util/text.h"              // quote_for_message, quote_if_needed
@@ -69,40 +70,6 @@ void add_items(std::vector<std::string>& into, const std::string& value,
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }
-}
-
-// A day of --from or --to.
-std::chrono::year_month_day parse_day(const std::string& value) {
-  try {
-    return parse_date(value);
-  } catch (const std::invalid_argument&) {
-    throw std::invalid_argument("want a day YYYY-MM-DD, got " + quote_for_message(value));
-  }
-}
-
-// --label NAME=VALUE; the name is checked against the series' own labels by the command.
-void add_label(BackfillOptions& backfill, const std::string& value) {
-  const std::size_t equals = value.find('=');
-  if (equals == std::string::npos || equals == 0) {
-    throw std::invalid_argument("want NAME=VALUE, got " + quote_for_message(value));
-  }
-  backfill.labels.emplace_back(value.substr(0, equals), value.substr(equals + 1));
-}
-
-// --max-days: a whole number of days, at least 1.
-int parse_days(const std::string& value) {
-  std::size_t end = 0;
-  int days = 0;
-  try {
-    days = std::stoi(value, &end);
-  } catch (const std::exception&) {
-    end = 0;
-  }
-  if (end != value.size() || days < 1) {
-    throw std::invalid_argument("want a whole number of days >= 1, got " +
-                                quote_for_message(value));
-  }
-  return days;
 }
 
 const std::array<Flag, 17>& flags() {
@@ -191,7 +158,7 @@ const std::array<Flag, 17>& flags() {
        }},
       {"--from", "", "DAY", "First UTC day to backfill, YYYY-MM-DD. Required.", "", Scope::backfill,
        [](CliOptions& options, const std::string& value) {
-         options.backfill.from = parse_day(value);
+         options.backfill.from = parse_backfill_day(value);
          options.backfill.from_given = true;
        }},
       {"--to", "", "DAY",
@@ -199,20 +166,22 @@ const std::array<Flag, 17>& flags() {
        "Required.",
        "", Scope::backfill,
        [](CliOptions& options, const std::string& value) {
-         options.backfill.to = parse_day(value);
+         options.backfill.to = parse_backfill_day(value);
          options.backfill.to_given = true;
        }},
       {"--max-days", "", "N", "Refuse a range of more days than this.",
        std::to_string(BackfillOptions{}.max_days), Scope::backfill,
        [](CliOptions& options, const std::string& value) {
-         options.backfill.max_days = parse_days(value);
+         options.backfill.max_days = parse_backfill_max_days(value);
        }},
       {"--label", "", "NAME=VALUE",
        "Add this label to every backfilled sample, e.g. --label=job=scalr "
        "--label=instance=host:9871 to match the labels Prometheus gives the live scrapes; repeat "
        "the flag for several.",
        "", Scope::backfill,
-       [](CliOptions& options, const std::string& value) { add_label(options.backfill, value); }},
+       [](CliOptions& options, const std::string& value) {
+         add_backfill_label(options.backfill, value);
+       }},
   }};
   return table;
 }
