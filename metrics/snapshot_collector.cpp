@@ -200,6 +200,7 @@ void write_period_families(FamilyWriter& out, const Snapshot& snapshot) {
   });
 }
 
+// The account's name and target: in the scrape's health block and in write_usage_metrics.
 void write_account_info_family(FamilyWriter& out, const Snapshot& snapshot) {
   out.begin(metric_names::kAccountInfo,
             "The account's name and the target it is polled through; the value is always 1. The "
