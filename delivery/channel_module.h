@@ -29,6 +29,7 @@
 #include "config/environment.h"
 #include "config/node.h"
 #include "delivery/channel.h"
+#include "reports/config.h"  // ReportSchedule
 
 namespace scalr_usage {
 
@@ -42,14 +43,16 @@ concept ChannelModule = std::movable<typename M::Config> &&
     std::default_initializable<typename M::SharedSection> && std::movable<typename M::Shared> &&
     requires(const ConfigNode& node, typename M::Section section,
              typename M::SharedSection shared_section, const typename M::Shared& shared,
-             const typename M::Config& config, const Environment& env, std::string_view key) {
+             const typename M::Config& config, const ReportSchedule& schedule,
+             const Environment& env, std::string_view key) {
   { M::kName } -> std::convertible_to<std::string_view>;
   { M::kSharedKey } -> std::convertible_to<std::string_view>;
   M::parse(node, section);
   M::parse_shared(node, shared_section);
   { M::finish_shared(std::move(shared_section), key, env) } -> std::same_as<typename M::Shared>;
-  // key: the schedule's channel key path, "reports.schedules[0].webhook".
-  { M::finish(std::move(section), shared, key, env) } -> std::same_as<typename M::Config>;
+  // key: the schedule's channel key path, "reports.schedules[0].webhook"; schedule: the schedule
+  // itself (email checks `attach` against its formats).
+  { M::finish(std::move(section), shared, schedule, key, env) } -> std::same_as<typename M::Config>;
   { M::make(config, shared) } -> std::same_as<std::unique_ptr<DeliveryChannel>>;
   { M::log_fields(config) } -> std::same_as<std::vector<std::pair<std::string, std::string>>>;
 };

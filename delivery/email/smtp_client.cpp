@@ -43,8 +43,13 @@ size_t read_message(char* buffer, size_t size, size_t count, void* user) {
 int keep_last_reply(CURL*, curl_infotype type, char* data, size_t size, void* user) {
   if (type != CURLINFO_HEADER_IN) return 0;
   auto& transfer = *static_cast<Transfer*>(user);
-  std::string line(data, size);
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  std::string_view text(data, size);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  // One reply line per call in practice; keep the last should several come together.
+  if (const std::size_t newline = text.rfind('\n'); newline != std::string_view::npos) {
+    text.remove_prefix(newline + 1);
+  }
+  std::string line(text);
   std::replace_if(line.begin(), line.end(), is_control, ' ');
   if (line.size() > kMaxReasonBytes) line.resize(kMaxReasonBytes);
   // "250-SIZE ..." continuation lines of EHLO say nothing; the final line of a reply has a space.

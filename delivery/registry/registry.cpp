@@ -60,20 +60,22 @@ Channels::Shared finish_shared(DeliverySections& sections, const Environment& en
 
 template <std::size_t I>
 void finish_channel(Channels::ScheduleSections& written, const Channels::Shared& shared,
-                    std::size_t index, const Environment& env, std::vector<ChannelConfig>& out) {
+                    const ReportSchedule& schedule, std::size_t index, const Environment& env,
+                    std::vector<ChannelConfig>& out) {
   if (auto& section = std::get<I>(written)) {
     out.emplace_back(std::in_place_index<I>,
-                     ModuleAt<I>::finish(std::move(*section), std::get<I>(shared),
+                     ModuleAt<I>::finish(std::move(*section), std::get<I>(shared), schedule,
                                          channel_key(index, ModuleAt<I>::kName), env));
   }
 }
 
 template <std::size_t... I>
 std::vector<ChannelConfig> finish_schedule(Channels::ScheduleSections& written,
-                                           const Channels::Shared& shared, std::size_t index,
+                                           const Channels::Shared& shared,
+                                           const ReportSchedule& schedule, std::size_t index,
                                            const Environment& env, std::index_sequence<I...>) {
   std::vector<ChannelConfig> out;
-  (finish_channel<I>(written, shared, index, env, out), ...);
+  (finish_channel<I>(written, shared, schedule, index, env, out), ...);
   return out;
 }
 
@@ -105,8 +107,8 @@ DeliveryConfig finish_delivery(DeliverySections sections, const ReportsConfig& r
   if (sections.retry_for) delivery.retry_for = *sections.retry_for;
   delivery.shared = finish_shared(sections, env, Indices{});
   for (std::size_t i = 0; i < sections.schedules.size() && i < reports.schedules.size(); ++i) {
-    std::vector<ChannelConfig> channels =
-        finish_schedule(sections.schedules[i], delivery.shared, i, env, Indices{});
+    std::vector<ChannelConfig> channels = finish_schedule(sections.schedules[i], delivery.shared,
+                                                          reports.schedules[i], i, env, Indices{});
     if (!channels.empty()) {
       delivery.schedules.push_back({reports.schedules[i].name, std::move(channels)});
     }

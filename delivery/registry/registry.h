@@ -19,6 +19,7 @@
 
 #include "config/environment.h"
 #include "delivery/channel_module.h"
+#include "delivery/email/module.h"
 #include "delivery/webhook/module.h"
 #include "reports/config.h"
 
@@ -37,7 +38,7 @@ struct ChannelTable {
 };
 
 // The table: one row per channel, in the order a schedule's channels are tried.
-using Channels = ChannelTable<WebhookModule>;
+using Channels = ChannelTable<WebhookModule, EmailModule>;
 
 // One schedule's channel, finished: exactly one of the modules' configurations.
 using ChannelConfig = Channels::Config;

@@ -29,7 +29,8 @@ struct WebhookModule {
                               const Environment& /*env*/) {
     return {};
   }
-  static Config finish(Section section, const Shared& /*shared*/, std::string_view key,
+  static Config finish(Section section, const Shared& /*shared*/,
+                       const ReportSchedule& /*schedule*/, std::string_view key,
                        const Environment& env) {
     return finish_webhook(std::move(section), key, env);
   }
