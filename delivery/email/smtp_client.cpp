@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <vector>
 
 #include "util/http_get.h"  // make_curl_easy
 #include "util/text.h"
@@ -14,6 +15,8 @@ namespace scalr_usage {
 namespace {
 
 constexpr std::size_t kMaxReasonBytes = 200;
+// QUIT's "221 Bye" follows the reply that decided; a few lines are enough to find that one.
+constexpr std::size_t kKeptReplies = 4;
 constexpr std::chrono::milliseconds kMaxConnectTimeout{std::chrono::seconds{30}};
 
 struct SlistDeleter {
@@ -26,7 +29,7 @@ using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 struct Transfer {
   std::string_view message;
   std::size_t sent = 0;
-  std::string last_reply;
+  std::vector<std::string> replies;  // the last few final reply lines, oldest first
   std::stop_token stop;
 };
 
@@ -54,7 +57,8 @@ int keep_last_reply(CURL*, curl_infotype type, char* data, size_t size, void* us
   if (line.size() > kMaxReasonBytes) line.resize(kMaxReasonBytes);
   // "250-SIZE ..." continuation lines of EHLO say nothing; the final line of a reply has a space.
   if (line.size() >= 4 && line[3] == '-') return 0;
-  transfer.last_reply = std::move(line);
+  if (transfer.replies.size() == kKeptReplies) transfer.replies.erase(transfer.replies.begin());
+  transfer.replies.push_back(std::move(line));
   return 0;
 }
 
@@ -96,6 +100,15 @@ void set_options(CURL* easy, const SmtpConfig& smtp, const SmtpEnvelope& envelop
   curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, &abort_on_stop);
   curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &transfer);
+}
+
+// The reply whose code libcurl reports (CURLINFO_RESPONSE_CODE), the last such; else the last.
+std::string deciding_reply(const std::vector<std::string>& replies, long code) {
+  const std::string prefix = std::to_string(code);
+  for (auto reply = replies.rbegin(); reply != replies.rend(); ++reply) {
+    if (reply->starts_with(prefix)) return *reply;
+  }
+  return replies.empty() ? std::string() : replies.back();
 }
 
 bool is_permanent_transport_error(int code) {
@@ -151,7 +164,7 @@ DeliveryResult send_smtp(const SmtpConfig& smtp, const SmtpEnvelope& envelope,
   SmtpTransferEnd end;
   end.curl_code = code;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &end.response_code);
-  end.last_reply = std::move(transfer.last_reply);
+  end.last_reply = deciding_reply(transfer.replies, end.response_code);
   end.curl_error = error_buffer[0] != '\0' ? std::string(error_buffer.data())
                                            : std::string(curl_easy_strerror(code));
   std::replace_if(end.curl_error.begin(), end.curl_error.end(), is_control, ' ');

@@ -319,11 +319,14 @@ def test_wrong_password_is_a_failure_and_the_password_is_not_logged(stub, export
                                                     password_file(tmp_path)))
     # 535: retrying with the same password cannot help.
     wait_for_deliveries(exporter, "failed", 1)
+    exporter.wait_for_log(r'msg="report delivery failed".*channel=email.*attempts=1.*'
+                          r'error="SMTP 535 ')
     let_a_retry_window_pass(exporter)
     attempts = server.counts()["auth"]
     assert len(attempts) == 1 and attempts[0][1:] == (USER, False)
     assert server.received == []
-    assert helpers.find_secrets(exporter.log_text() + exporter.scrape().body, [PASSWORD]) == []
+    for data in (exporter.log_text(), exporter.scrape().body):
+        assert helpers.find_secrets(data, [PASSWORD]) == []
 
 
 def test_email_without_smtp_is_a_configuration_error_naming_both_keys(stub, sue_binary, tmp_path):
