@@ -77,13 +77,14 @@ class _Handler:
 class SmtpServer:
     """An SMTP server on 127.0.0.1:port until stop().
 
-    tls: helpers.TlsFiles to offer STARTTLS with (and require it before MAIL), None for a plain
-    server without STARTTLS. username/password: AUTH required (over TLS only) and checked.
+    tls: helpers.TlsFiles to offer STARTTLS with (and require it before MAIL), or with
+    implicit_tls to speak TLS from the first byte (smtps://); None for a plain server without
+    STARTTLS. username/password: AUTH required (over TLS only) and checked.
     """
 
     def __init__(self, tls: Optional[helpers.TlsFiles] = None, username: Optional[str] = None,
                  password: Optional[str] = None, tempfail_first: int = 0,
-                 reject_rcpt: Optional[str] = None):
+                 reject_rcpt: Optional[str] = None, implicit_tls: bool = False):
         self.port = helpers.free_port()
         self.handler = _Handler(tempfail_first, reject_rcpt)
         self.username, self.password = username, password
@@ -91,14 +92,19 @@ class SmtpServer:
         if tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(str(tls.cert_file), str(tls.key_file))
-            kwargs.update(tls_context=context, require_starttls=True)
+            if implicit_tls:  # smtps: TLS from the first byte
+                kwargs.update(ssl_context=context)
+            else:
+                kwargs.update(tls_context=context, require_starttls=True)
         if username is not None:
+            # aiosmtpd counts only STARTTLS as TLS for AUTH; with implicit TLS every byte is
+            # encrypted anyway.
             kwargs.update(authenticator=self._authenticate, auth_required=True,
-                          auth_require_tls=True)
+                          auth_require_tls=not implicit_tls)
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
                                      server_hostname="localhost", **kwargs)
         self.controller.start()
-        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.url = f"{'smtps' if implicit_tls else 'smtp'}://127.0.0.1:{self.port}"
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):
         if not isinstance(auth_data, LoginPassword):

@@ -329,6 +329,29 @@ def test_wrong_password_is_a_failure_and_the_password_is_not_logged(stub, export
         assert helpers.find_secrets(data, [PASSWORD]) == []
 
 
+def test_smtps_with_the_relays_ca_and_a_certificate_that_does_not_verify(
+        stub, exporter_factory, smtp_servers, tls, tmp_path):
+    account = sample_data.ACCOUNT_TINY
+    # TLS from the first byte, verified against ca_file: delivered.
+    server = smtp_servers(tls=tls, username=USER, password=PASSWORD, implicit_tls=True)
+    exporter = exporter_factory(stub, accounts=[account],
+                                overrides=overrides(tmp_path / "a", server, tls,
+                                                    password_file(tmp_path)))
+    wait_for_deliveries(exporter, "sent", 1)
+    assert len(server.received) == 1 and server.received[0].user == USER
+    exporter.stop()
+    # The same relay without its CA (the system's bundle does not know it): failed, since only a
+    # configuration change can fix it, and nothing reached the server's AUTH or MAIL.
+    other = smtp_servers(tls=tls, username=USER, password=PASSWORD, implicit_tls=True)
+    unverified = exporter_factory(stub, accounts=[account],
+                                  overrides=overrides(tmp_path / "b", other, None,
+                                                      password_file(tmp_path)))
+    wait_for_deliveries(unverified, "failed", 1)
+    unverified.wait_for_log(r'msg="report delivery failed".*channel=email.*attempts=1.*'
+                            r'error="SSL certificate problem')
+    assert other.counts() == {"mail": 0, "rcpt": 0, "data": 0, "auth": []}
+
+
 def test_email_without_smtp_is_a_configuration_error_naming_both_keys(stub, sue_binary, tmp_path):
     token = tmp_path / "token"
     token.write_text(stub.token + "\n")
