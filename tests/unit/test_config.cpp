@@ -1220,6 +1220,8 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
   example = replace_all(example, "/etc/ssl/certs/corporate-ca.pem", ca.string());
   example = replace_all(example, "/etc/scalr-usage-exporter/leader.dsn",
                         dir.write("leader.dsn", "host=db\n").string());
+  example = replace_all(example, "/etc/scalr-usage-exporter/webhook-url",
+                        dir.write("webhook-url", "https://hooks.example.com/T/B/x\n").string());
   // A key may be the first of a list item ("- name: monthly").
   const std::regex commented_key(R"(^( *)# ( *)((- )?[a-z_]+:( .*)?)$)");
   std::istringstream lines(example);
@@ -1233,7 +1235,7 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
     }
     uncommented += line + "\n";
   }
-  EXPECT_EQ(keys_uncommented, 51) << uncommented;
+  EXPECT_EQ(keys_uncommented, 56) << uncommented;
   const Config config = parse_config(uncommented, {});
   expect_documented_defaults(config);
   EXPECT_EQ(only_target(config).ca_file, ca.string());
@@ -1246,6 +1248,12 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
   EXPECT_EQ(schedule.formats, (std::vector<std::string>{"csv", "json", "html", "focus"}));
   ASSERT_TRUE(config.reports.leader_election);
   EXPECT_EQ(config.reports.leader_election->lock_key, LeaderElectionConfig{}.lock_key);
+  // The example webhook, with the documented defaults.
+  ASSERT_EQ(config.delivery.schedules.size(), 1u);
+  const auto& webhook = std::get<WebhookConfig>(config.delivery.schedules[0].channels.at(0));
+  EXPECT_EQ(webhook.format, WebhookSection{}.format);
+  EXPECT_EQ(webhook.timeout, WebhookSection{}.timeout);
+  EXPECT_EQ(config.delivery.retry_for, DeliveryConfig{}.retry_for);
   EXPECT_EQ(config.reports.leader_election->dsn.reveal(), "host=db");
   // The example chargeback section is the README's, and works: a prod-* environment pays.
   EXPECT_EQ(config.chargeback.labels(), (std::vector<std::string>{"team", "cost_center"}));
