@@ -180,6 +180,10 @@ def test_one_post_per_account_with_the_sums_and_none_again_after_a_restart(
     assert sorted(d["account"] for d in state["deliveries"]) == accounts
     assert all(d["finished"] for d in state["deliveries"])
     assert_no_secret(exporter, output)
+    # The start line shows where deliveries go, as scheme://host only.
+    host = receiver.url.split("/hooks/")[0]
+    assert re.search(rf'msg="report delivery" schedule={SCHEDULE} channel=webhook '
+                     rf'webhook="?{re.escape(host)}"? ', exporter.log_text())
 
     # A restart sends nothing again: the state says they were sent.
     exporter.stop()
