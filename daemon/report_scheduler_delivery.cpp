@@ -23,6 +23,11 @@ void ReportScheduler::set_up_delivery() {
       status_.schedules[schedule.schedule].deliveries[name];
       try {
         channels_[{schedule.schedule, name}] = make_channel(channel, options_.delivery);
+        // What the module says of itself, never a secret (a webhook: scheme://host only).
+        std::vector<log::Field> fields{{"schedule", schedule.schedule}, {"channel", name}};
+        const auto described = channel_log_fields(channel);
+        for (const auto& [key, value] : described) fields.emplace_back(key, value);
+        log::write(log::Level::info, "report delivery", fields);
       } catch (const std::exception& error) {
         log::error("cannot set up a report delivery channel",
                    {{"schedule", schedule.schedule}, {"channel", name}, {"error", error.what()}});

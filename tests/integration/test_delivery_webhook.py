@@ -14,6 +14,8 @@ from __future__ import annotations
 import http.server
 import json
 import re
+import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -170,10 +172,18 @@ def test_one_post_per_account_with_the_sums_and_none_again_after_a_restart(
     wait_until(lambda: deliveries(exporter).get((SCHEDULE, "webhook", "sent")) == len(accounts),
                20, 0.2, "the sent counter")
     assert deliveries(exporter)[(SCHEDULE, "webhook", "failed")] == 0
+    promtool = shutil.which("promtool") or "/usr/bin/promtool"
+    check = subprocess.run([promtool, "check", "metrics"], input=exporter.scrape().body,
+                           capture_output=True, timeout=60)
+    assert check.returncode == 0 and not check.stdout.strip() and not check.stderr.strip(), check
     state = json.loads((output / STATE_FILE).read_text())
     assert sorted(d["account"] for d in state["deliveries"]) == accounts
     assert all(d["finished"] for d in state["deliveries"])
     assert_no_secret(exporter, output)
+    # The start line shows where deliveries go, as scheme://host only.
+    host = receiver.url.split("/hooks/")[0]
+    assert re.search(rf'msg="report delivery" schedule={SCHEDULE} channel=webhook '
+                     rf'webhook="?{re.escape(host)}"? ', exporter.log_text())
 
     # A restart sends nothing again: the state says they were sent.
     exporter.stop()
