@@ -102,15 +102,6 @@ void set_options(CURL* easy, const SmtpConfig& smtp, const SmtpEnvelope& envelop
   curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &transfer);
 }
 
-// The reply whose code libcurl reports (CURLINFO_RESPONSE_CODE), the last such; else the last.
-std::string deciding_reply(const std::vector<std::string>& replies, long code) {
-  const std::string prefix = std::to_string(code);
-  for (auto reply = replies.rbegin(); reply != replies.rend(); ++reply) {
-    if (reply->starts_with(prefix)) return *reply;
-  }
-  return replies.empty() ? std::string() : replies.back();
-}
-
 bool is_permanent_transport_error(int code) {
   switch (code) {
     case CURLE_PEER_FAILED_VERIFICATION:
@@ -127,6 +118,14 @@ bool is_permanent_transport_error(int code) {
 }
 
 }  // namespace
+
+std::string deciding_reply(const std::vector<std::string>& replies, long code) {
+  const std::string prefix = std::to_string(code);
+  for (auto reply = replies.rbegin(); reply != replies.rend(); ++reply) {
+    if (reply->starts_with(prefix)) return *reply;
+  }
+  return replies.empty() ? std::string() : replies.back();
+}
 
 DeliveryResult classify_smtp(const SmtpTransferEnd& end) {
   if (end.curl_code == CURLE_OK) return {DeliveryOutcome::sent, "SMTP " + end.last_reply};

@@ -25,6 +25,10 @@ struct SmtpTransferEnd {
   std::string curl_error;  // CURLOPT_ERRORBUFFER, else curl_easy_strerror
 };
 
+// Of the last few reply lines of a session (oldest first), the one that decided: the last that
+// starts with code (CURLINFO_RESPONSE_CODE), since QUIT's "221 Bye" may follow it; else the last.
+std::string deciding_reply(const std::vector<std::string>& replies, long code);
+
 // sent on CURLE_OK. A 4xx reply: retry; a 5xx reply (550 mailbox, 552 too large, 535
 // authentication rejected): failed. Without a reply: connection, timeout and TLS handshake
 // errors retry; a certificate that does not verify, an unreadable CA file or a server that does

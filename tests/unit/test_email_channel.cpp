@@ -58,6 +58,13 @@ TEST(SmtpOutcome, RepliesAndTransportErrors) {
   EXPECT_EQ(classify(CURLE_ABORTED_BY_CALLBACK, 0).outcome, DeliveryOutcome::retry);
 }
 
+TEST(SmtpOutcome, TheDecidingReplyIsNotQuitsBye) {
+  const std::vector<std::string> replies = {"250 OK", "550 5.1.1 no such user", "221 Bye"};
+  EXPECT_EQ(deciding_reply(replies, 550), "550 5.1.1 no such user");
+  EXPECT_EQ(deciding_reply(replies, 0), "221 Bye");
+  EXPECT_EQ(deciding_reply({}, 451), "");
+}
+
 TEST(SmtpOutcome, RefusedConnectionIsARetryNamingTheCause) {
   SmtpConfig smtp;
   smtp.url = "smtp://127.0.0.1:1";  // nothing listens on port 1
