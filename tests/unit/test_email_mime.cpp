@@ -204,6 +204,28 @@ TEST(EmailMime, AsciiSubjectStaysPlainAndNonAsciiFileNameUsesRfc2231) {
             "attachment; filename*=UTF-8''r%C3%A9port.csv");
 }
 
+TEST(EmailMime, ManyRecipientsAreFoldedUnder78ColumnsAndReadBack) {
+  MailMessage m = example_message();
+  m.to.clear();
+  std::string joined;
+  for (int i = 0; i < 8; ++i) {
+    m.to.push_back({"", "finance-team-" + std::to_string(i) + "@subsidiary.example.com"});
+    joined += (i > 0 ? ", " : "") + m.to.back().address;
+  }
+  const std::string raw = render_mime(m);
+  const std::string head = raw.substr(0, raw.find("\r\n\r\n"));
+  std::size_t start = 0;
+  while (start < head.size()) {
+    const std::size_t end = std::min(head.find("\r\n", start), head.size());
+    if (head.compare(start, 3, "To:") == 0 || head[start] == ' ') {
+      EXPECT_LE(end - start, 78u) << head.substr(start, end - start);
+    }
+    start = end + 2;
+  }
+  // Unfolding (dropping each CRLF before a space) gives the list back.
+  EXPECT_EQ(parse_entity(raw).headers.at("to"), joined);
+}
+
 TEST(EmailMime, ContentTypesOfTheFormats) {
   EXPECT_EQ(content_type_of_format("csv"), "text/csv; charset=utf-8");
   EXPECT_EQ(content_type_of_format("focus"), "text/csv; charset=utf-8");
