@@ -42,7 +42,7 @@ std::variant<std::string, DeliveryResult> read_report_file(const WrittenReport& 
   return std::get<std::string>(std::move(content));
 }
 
-// 128 random bits as hex: a Message-ID no other message shares.
+// 128 random bits (four draws of 32): a Message-ID and boundaries no other message shares.
 std::string random_seed() {
   std::random_device device;
   std::string seed;

@@ -9,7 +9,7 @@
 
 namespace scalr_usage {
 
-// schedule is the schedule's name; attached the attachments' file names.
+// attached: the attachments' file names; html_body: whether the HTML report is the HTML part.
 std::string summary_text(const WrittenReport& report, const std::vector<std::string>& attached,
                          bool html_body);
 
