@@ -5,6 +5,7 @@
 #include "leader_election/postgres_leadership.h"
 #include "leader_election/state_table.h"
 #include "pq/connection.h"
+#include "util/log.h"
 
 namespace scalr_usage {
 
@@ -14,8 +15,24 @@ std::string sql(std::string_view text) { return std::string(text); }
 
 }  // namespace
 
+void PostgresLeadership::ensure_delivery_table(pqxx::transaction_base& transaction) {
+  if (transaction.exec1(sql(leader_sql::kDeliveryTableExists))[0].as<bool>()) return;
+  try {
+    transaction.exec(sql(leader_sql::kCreateDeliveryTable));
+    log::info("created the report delivery table",
+              {{"table", std::string(leader_sql::kDeliveryTable)}});
+  } catch (const pqxx::sql_error& error) {
+    // A nontransaction: the failed statement leaves the session usable.
+    log::warn(
+        "cannot create the report delivery table; reports are written, deliveries wait "
+        "until it exists (etc/postgres/report_state.sql)",
+        {{"table", std::string(leader_sql::kDeliveryTable)}, {"error", scrubbed(error.what())}});
+  }
+}
+
 void PostgresLeadership::load_deliveries(pqxx::transaction_base& transaction,
                                          ScheduleState& state) {
+  if (!transaction.exec1(sql(leader_sql::kDeliveryTableExists))[0].as<bool>()) return;
   std::vector<DeliveryRow> rows;
   for (const pqxx::row& row :
        transaction.exec_params(sql(leader_sql::kLoadDeliveries), lock_key_)) {

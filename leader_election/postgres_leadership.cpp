@@ -195,11 +195,7 @@ bool PostgresLeadership::ensure_state_table() {
       transaction.exec(sql(leader_sql::kCreateTable));
       log::info("created the report state table", {{"table", std::string(leader_sql::kTable)}});
     }
-    if (!transaction.exec1(sql(leader_sql::kDeliveryTableExists))[0].as<bool>()) {
-      transaction.exec(sql(leader_sql::kCreateDeliveryTable));
-      log::info("created the report delivery table",
-                {{"table", std::string(leader_sql::kDeliveryTable)}});
-    }
+    ensure_delivery_table(transaction);
     return true;
   } catch (const pqxx::broken_connection& error) {
     fail(LeaderError::connection_lost, "PostgreSQL connection lost: " + scrubbed(error.what()));

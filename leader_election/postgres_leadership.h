@@ -80,7 +80,11 @@ class PostgresLeadership final : public ScheduleStore {
   void prune_deliveries(const std::string& schedule, const std::string& period_key) override;
 
  private:
-  // The lock key's delivery rows into state. mutex_ held; throws like load().
+  // Creates the delivery table when missing and the role may. Without it reports are still
+  // written (an upgrade whose DBA has not run report_state.sql again); deliveries wait, logged.
+  void ensure_delivery_table(pqxx::transaction_base& transaction);
+  // The lock key's delivery rows into state (none while the table is missing). mutex_ held;
+  // throws like load().
   void load_deliveries(pqxx::transaction_base& transaction, ScheduleState& state);
   // The election thread's steps.
   void try_to_lead();

@@ -112,3 +112,22 @@ def test_a_new_leader_continues_the_pending_deliveries(election_db, stub, export
     assert receiver.count() == 2 * len(accounts)
     assert sorted(b["account"]["id"] for b in receiver.bodies()[len(accounts):]) == accounts
     assert all(r[2] == "t" for r in delivery_rows(pg))
+
+
+def test_without_the_delivery_table_reports_are_still_written(election_db, stub, exporter_factory,
+                                                              receiver_factory, tmp_path):
+    """An upgrade whose database has only the old state table and a role without CREATE: the
+    leader still writes reports; deliveries wait (never sent unrecorded), and it says why."""
+    pg = election_db
+    pg.psql(f"CREATE TABLE {STATE_TABLE} (lock_key text NOT NULL, schedule text NOT NULL, "
+            "period_key text NOT NULL, fire_time timestamptz NOT NULL, "
+            "written_at timestamptz NOT NULL, PRIMARY KEY (lock_key, schedule));"
+            f"GRANT SELECT, INSERT, UPDATE ON {STATE_TABLE} TO {helpers.PG_USER}")
+    receiver = receiver_factory()
+    (leader,) = start_replicas(pg, stub, exporter_factory, tmp_path, receiver, count=1)
+    wait_for_one_leader([leader])
+    leader.wait_for_log(r'msg="scheduled report written"', timeout=60)
+    assert "cannot create the report delivery table" in leader.log_text()
+    time.sleep(2)
+    assert receiver.count() == 0
+    assert sent(leader) == 0

@@ -286,6 +286,25 @@ TEST(WebhookConfig, ErrorsNameTheKeyAndNeverTheUrl) {
   EXPECT_EQ(config.delivery.retry_for, hours{6});
 }
 
+TEST(WebhookConfig, UrlFromACredentialAndTheRetryWindow) {
+  const TempDir dir;
+  test_files::write_text(dir.path() / "hook", "https://hooks.slack.com/services/T/B/s3cret\n");
+  const std::string yaml = reports_yaml("        url_credential: hook\n        format: slack\n") +
+                           "  delivery_retry_for: 90m\n";
+  const Config config =
+      parse_config(yaml, {{"SCALR_TOKEN", "tok"}, {"CREDENTIALS_DIRECTORY", dir.path().string()}});
+  const auto& webhook = std::get<WebhookConfig>(config.delivery.schedules[0].channels.at(0));
+  EXPECT_EQ(webhook.url.reveal(), "https://hooks.slack.com/services/T/B/s3cret");
+  EXPECT_EQ(webhook.format, WebhookFormat::slack);
+  EXPECT_EQ(webhook.url_origin, "credential hook");
+  EXPECT_EQ(config.delivery.retry_for, minutes{90});
+  EXPECT_THAT(
+      config_error(reports_yaml("        url: https://h/x\n") + "  delivery_retry_for: 10s\n"),
+      StartsWith("reports.delivery_retry_for: "));
+  EXPECT_THAT(config_error(reports_yaml("        url: https://h/x\n        url_file: /x\n")),
+              StartsWith("reports.schedules[0].webhook.url_file: set only one of"));
+}
+
 TEST(WebhookConfig, ShownUrlDropsPathQueryAndCredentials) {
   EXPECT_EQ(shown_webhook_url("https://u:p@h.example:8443/a?b#c"), "https://h.example:8443");
   EXPECT_EQ(shown_webhook_url("http://127.0.0.1:80/x"), "http://127.0.0.1:80");
