@@ -37,3 +37,13 @@ function(sue_source name folder)
   target_link_libraries(${name} PUBLIC sue_collectors)
   set(SUE_SOURCES ${SUE_SOURCES} ${name} CACHE INTERNAL "")
 endfunction()
+
+# sue_channel(NAME FOLDER ...): a report delivery channel under delivery/, which the channel table
+# (delivery/registry) links. With its row in delivery/registry/registry.h, this line is all a new
+# channel adds outside its folder.
+set(SUE_CHANNELS "" CACHE INTERNAL "every delivery channel's library, linked by the channel table")
+function(sue_channel name folder)
+  sue_library(${name} ${folder} ${ARGN})
+  target_link_libraries(${name} PUBLIC sue_delivery)
+  set(SUE_CHANNELS ${SUE_CHANNELS} ${name} CACHE INTERNAL "")
+endfunction()

@@ -54,6 +54,8 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
   Config config;
   std::string source{default_source_name()};
   SourceSections source_sections;
+  DeliverySections delivery_sections;
+  const ReportsSectionHooks delivery_hooks = delivery_section_hooks(delivery_sections);
   // The top-level keys in the order "did you mean" prefers them.
   std::vector<ConfigField> fields = {
       {"web", [&](const ConfigNode& v) { parse_web_section(v, config.web); }},
@@ -66,13 +68,15 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
       {
           {"poll", [&](const ConfigNode& v) { parse_poll_section(v, config.poll); }},
           {"billing", [&](const ConfigNode& v) { parse_billing_section(v, config.billing); }},
-          {"reports", [&](const ConfigNode& v) { parse_reports_section(v, config.reports); }},
+          {"reports",
+           [&](const ConfigNode& v) { parse_reports_section(v, config.reports, delivery_hooks); }},
           {"chargeback",
            [&](const ConfigNode& v) { config.chargeback = parse_chargeback_section(v); }},
       });
   root.walk(fields);
   config.source = finish_source(source, std::move(source_sections), env);
   if (config.reports.leader_election) finish_leader_election(*config.reports.leader_election, env);
+  config.delivery = finish_delivery(std::move(delivery_sections), config.reports, env);
   return config;
 }
 

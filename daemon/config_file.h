@@ -9,6 +9,7 @@
 #include "collectors/registry/registry.h"
 #include "config/environment.h"
 #include "config/error.h"
+#include "delivery/registry/registry.h"
 #include "model/shard.h"
 #include "reports/config.h"
 #include "web/listener_config.h"
@@ -29,6 +30,9 @@ struct Config {
   PollConfig poll;
   BillingPlan billing;  // `billing:`; the default is no plan
   ReportsConfig reports;
+  // The schedules' delivery channels (`webhook:`, `email:`), reports.delivery_retry_for and the
+  // channels' shared sections (reports.smtp): parsed within `reports:` by their modules.
+  DeliveryConfig delivery;
   // `chargeback:`; the default classifies nothing. Shared by the poller (its snapshots) and the
   // report runs, so both label a workspace the same way; replaced whole on reload.
   ChargebackRules chargeback;

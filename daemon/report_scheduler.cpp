@@ -122,6 +122,7 @@ ReportScheduler::ReportScheduler(Options options, SourceFactory make_source, Sna
   const ReportStatus* carried = store_.report_status().get();
   if (carried != nullptr) carried_leader_errors_ = carried->leader_errors;
   status_ = initial_report_status(options_.reports, options_.plan, &state_, carried);
+  set_up_delivery();
   update_leadership();
   store_.publish_report_status(status_);
 }
@@ -201,10 +202,12 @@ std::optional<Seconds> ReportScheduler::check(std::stop_token stop) {
   const Seconds now = floor<seconds>(options_.now());
   update_leadership();
   std::vector<DueReport> due;
+  bool writes = false;  // this replica writes (and delivers) now
   if (std::optional<ScheduleState> loaded = load_state()) {
     state_ = std::move(*loaded);
     adopt_last_successes();
     due = due_reports(specs_, state_, last_check_.value_or(now), now);
+    writes = true;
   }
   last_check_ = now;
 
@@ -230,6 +233,7 @@ std::optional<Seconds> ReportScheduler::check(std::stop_token stop) {
     }
     write(report, *source, now, stop, *lost);
   }
+  if (writes && !stop.stop_requested()) deliver_due(stop);
   update_leadership();
   if (status_changed_) {
     store_.publish_report_status(status_);
@@ -248,6 +252,9 @@ std::optional<Seconds> ReportScheduler::next_check(Seconds now, const std::vecto
     });
   });
   std::optional<Seconds> wake = next_wakeup(specs_, now);
+  if (const auto delivery = next_delivery(now); delivery && (!wake || *delivery < *wake)) {
+    wake = delivery;
+  }
   for (const auto& [name, failure] : failures_) {
     if (failure.retry_at > now && (!wake || failure.retry_at < *wake)) wake = failure.retry_at;
   }
@@ -288,6 +295,7 @@ void ReportScheduler::write(const DueReport& due, UsageSource& source, Seconds n
     return;
   }
   if (result.cancelled) return;
+  queue_deliveries(spec, result);
 
   std::set<std::string> written = result.written_accounts();
   written.insert(job.already_written.begin(), job.already_written.end());

@@ -33,6 +33,8 @@
 #include <vector>
 
 #include "collectors/source.h"
+#include "delivery/dispatcher.h"
+#include "delivery/registry/registry.h"
 #include "metrics/snapshot_store.h"
 #include "reports/config.h"
 #include "reports/report_runner.h"
@@ -68,6 +70,10 @@ class ReportScheduler final : private RequestObserver {
     // Under an election, the longest the loop sleeps: how late a new leader catches up at most,
     // and how stale scalr_exporter_report_leader can be.
     std::chrono::seconds leadership_check{2};
+    // The schedules' channels (config `webhook:`, `email:`); reports.delivery_retry_for sets
+    // delivery_retry.retry_for when the scheduler is made from a configuration.
+    DeliveryConfig delivery{};
+    DeliveryRetryPolicy delivery_retry{};
   };
 
   // Without Options::store, loads the state file (a corrupt or unreadable one is logged, and the
@@ -125,6 +131,14 @@ class ReportScheduler final : private RequestObserver {
   void record_failure(const DueReport& due, Seconds now, const std::string& error,
                       const std::set<std::string>& written, std::size_t failed_accounts);
   const ReportSchedule& schedule(const std::string& name) const;
+  // daemon/report_scheduler_delivery.cpp: the channels made, their counters at 0.
+  void set_up_delivery();
+  // Queues the deliveries of the accounts whose files result wrote completely.
+  void queue_deliveries(const ReportSchedule& spec, const ReportRunResult& result);
+  // Attempts the due deliveries, counts the finished ones, keeps the state bounded.
+  void deliver_due(std::stop_token stop);
+  // When the next pending delivery is due, never before now + 1s.
+  std::optional<Seconds> next_delivery(Seconds now) const;
 
   const Options options_;
   const SourceFactory make_source_;
@@ -139,6 +153,9 @@ class ReportScheduler final : private RequestObserver {
   bool status_changed_ = false;
   std::optional<Seconds> last_check_;
   std::map<std::string, Failure> failures_;  // by schedule name
+  // By schedule and channel name: made once, reused for every attempt.
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<DeliveryChannel>> channels_;
+  std::optional<DeliveryDispatcher> dispatcher_;  // set when a schedule names a channel
 };
 
 }  // namespace scalr_usage

@@ -19,6 +19,13 @@ std::string check_source_setup(UsageSource& source) {
 
 namespace {
 
+// The retry schedule's defaults, with reports.delivery_retry_for.
+DeliveryRetryPolicy delivery_retry_policy(const DeliveryConfig& delivery) {
+  DeliveryRetryPolicy policy;
+  policy.retry_for = std::chrono::ceil<std::chrono::seconds>(delivery.retry_for);
+  return policy;
+}
+
 // How long one poll cycle may legitimately run before the watchdog calls the loop stuck: the
 // source's own worst case, with a floor that keeps small configs from tripping on a slow database.
 std::chrono::steady_clock::duration max_poll_duration(const Config& config) {
@@ -74,7 +81,9 @@ Workers::Workers(const Config& config, SnapshotStore& store)
                                    .plan = config.billing,
                                    .chargeback = config.chargeback,
                                    .shard = config.poll.shard,
-                                   .store = leadership_},
+                                   .store = leadership_,
+                                   .delivery = config.delivery,
+                                   .delivery_retry = delivery_retry_policy(config.delivery)},
           make_source_factory(config, false), store)) {
   poller_->set_cycle_observer(
       [](const Snapshot& snapshot) { systemd::status(poll_summary(snapshot)); });

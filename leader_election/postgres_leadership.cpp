@@ -195,6 +195,7 @@ bool PostgresLeadership::ensure_state_table() {
       transaction.exec(sql(leader_sql::kCreateTable));
       log::info("created the report state table", {{"table", std::string(leader_sql::kTable)}});
     }
+    ensure_delivery_table(transaction);
     return true;
   } catch (const pqxx::broken_connection& error) {
     fail(LeaderError::connection_lost, "PostgreSQL connection lost: " + scrubbed(error.what()));
@@ -243,6 +244,7 @@ std::optional<ScheduleState> PostgresLeadership::load() {
   const std::lock_guard lock(mutex_);
   if (!leader_ || !connection_) return std::nullopt;
   std::vector<StateRow> rows;
+  ScheduleState deliveries{std::filesystem::path{}};
   try {
     pqxx::nontransaction transaction(connection_->db, "leader_load_state");
     for (const pqxx::row& row : transaction.exec_params(sql(leader_sql::kLoadState), lock_key_)) {
@@ -252,6 +254,7 @@ std::optional<ScheduleState> PostgresLeadership::load() {
       rows.push_back(StateRow{row[0].as<std::string>(), row[1].as<std::string>(),
                               row[2].as<std::int64_t>(), row[3].as<std::int64_t>()});
     }
+    load_deliveries(transaction, deliveries);
   } catch (const pqxx::broken_connection& error) {
     fail(LeaderError::connection_lost, "PostgreSQL connection lost: " + scrubbed(error.what()));
     return std::nullopt;
@@ -262,7 +265,9 @@ std::optional<ScheduleState> PostgresLeadership::load() {
     throw state_table_error("cannot read", error);
   }
   try {
-    return state_from_rows(rows);
+    ScheduleState state = state_from_rows(rows);
+    for (const auto& [key, delivery] : deliveries.deliveries()) state.put_delivery(key, delivery);
+    return state;
   } catch (const ScheduleStateError&) {
     ++errors_[static_cast<std::size_t>(LeaderError::state_table)];
     throw;

@@ -75,8 +75,17 @@ class PostgresLeadership final : public ScheduleStore {
   std::optional<ScheduleState> load() override;
   std::optional<std::stop_token> begin_write() override;
   void mark_written(const DueReport& report, std::chrono::sys_seconds written_at) override;
+  // leader_election/postgres_deliveries.cpp: the delivery table, like mark_written.
+  void record_delivery(const DeliveryKey& key, const StoredDelivery& delivery) override;
+  void prune_deliveries(const std::string& schedule, const std::string& period_key) override;
 
  private:
+  // Creates the delivery table when missing and the role may. Without it reports are still
+  // written (an upgrade whose DBA has not run report_state.sql again); deliveries wait, logged.
+  void ensure_delivery_table(pqxx::transaction_base& transaction);
+  // The lock key's delivery rows into state (none while the table is missing). mutex_ held;
+  // throws like load().
+  void load_deliveries(pqxx::transaction_base& transaction, ScheduleState& state);
   // The election thread's steps.
   void try_to_lead();
   void check_lock();

@@ -36,4 +36,16 @@ ScheduleState state_from_rows(const std::vector<StateRow>& rows) {
   return state;
 }
 
+void add_delivery_rows(ScheduleState& state, const std::vector<DeliveryRow>& rows) {
+  for (const DeliveryRow& row : rows) {
+    const DeliveryKey& k = row.key;
+    if (k.schedule.empty() || k.account.empty() || k.period_key.empty() || k.channel.empty()) {
+      throw ScheduleStateError("table " + std::string(leader_sql::kDeliveryTable) +
+                               ": a row with an empty key (schedule " +
+                               quote_for_message(k.schedule) + ")");
+    }
+    state.put_delivery(k, row.delivery);
+  }
+}
+
 }  // namespace scalr_usage

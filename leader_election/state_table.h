@@ -79,6 +79,42 @@ inline constexpr std::string_view kMarkWritten =
     "fire_time = EXCLUDED.fire_time, written_at = EXCLUDED.written_at "
     "WHERE s.fire_time <= EXCLUDED.fire_time";
 
+// The deliveries of the reports written (delivery/dispatcher.h): one row per lock key, schedule,
+// account, period and channel; `record` is the delivery layer's JSON (reports/schedule_state.h
+// StoredDelivery), never a secret. Keep in step with etc/postgres/report_state.sql.
+inline constexpr std::string_view kDeliveryTable = "scalr_usage_exporter_report_delivery";
+inline constexpr std::string_view kCreateDeliveryTable =
+    "CREATE TABLE IF NOT EXISTS scalr_usage_exporter_report_delivery (\n"
+    "  lock_key   text        NOT NULL,\n"
+    "  schedule   text        NOT NULL,\n"
+    "  account    text        NOT NULL,\n"
+    "  period_key text        NOT NULL,\n"
+    "  channel    text        NOT NULL,\n"
+    "  finished   boolean     NOT NULL,\n"
+    "  record     text        NOT NULL,\n"
+    "  updated_at timestamptz NOT NULL DEFAULT now(),\n"
+    "  PRIMARY KEY (lock_key, schedule, account, period_key, channel)\n"
+    ")";
+inline constexpr std::string_view kDeliveryTableExists =
+    "SELECT to_regclass('scalr_usage_exporter_report_delivery') IS NOT NULL";
+// $1: the lock key.
+inline constexpr std::string_view kLoadDeliveries =
+    "SELECT schedule, account, period_key, channel, finished, record "
+    "FROM scalr_usage_exporter_report_delivery WHERE lock_key = $1";
+// $1 lock key, $2 schedule, $3 account, $4 period key, $5 channel, $6 finished, $7 record. A
+// finished delivery is never made pending again: a late record of an old leader cannot resend.
+inline constexpr std::string_view kRecordDelivery =
+    "INSERT INTO scalr_usage_exporter_report_delivery AS d "
+    "(lock_key, schedule, account, period_key, channel, finished, record) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) "
+    "ON CONFLICT (lock_key, schedule, account, period_key, channel) DO UPDATE SET "
+    "finished = EXCLUDED.finished, record = EXCLUDED.record, updated_at = now() "
+    "WHERE NOT d.finished";
+// $1 lock key, $2 schedule, $3 the period key before which finished deliveries are forgotten.
+inline constexpr std::string_view kPruneDeliveries =
+    "DELETE FROM scalr_usage_exporter_report_delivery "
+    "WHERE lock_key = $1 AND schedule = $2 AND finished AND period_key < $3";
+
 }  // namespace leader_sql
 
 // One row of the state table, its times in Unix seconds.
@@ -98,5 +134,13 @@ StateRow state_row(const DueReport& report, std::chrono::sys_seconds written_at)
 // the table and the schedule for a row that cannot be state: an empty schedule or period key, or
 // a schedule twice.
 ScheduleState state_from_rows(const std::vector<StateRow>& rows);
+
+struct DeliveryRow {
+  DeliveryKey key;
+  StoredDelivery delivery;
+};
+
+// Adds the delivery rows to state. Throws ScheduleStateError for an empty key part.
+void add_delivery_rows(ScheduleState& state, const std::vector<DeliveryRow>& rows);
 
 }  // namespace scalr_usage

@@ -31,6 +31,7 @@ inline constexpr const char* kIncludedRuns = "scalr_account_included_runs";
 inline constexpr const char* kReportErrors = "scalr_exporter_report_errors_total";
 inline constexpr const char* kReportLastSuccess =
     "scalr_exporter_report_last_success_timestamp_seconds";
+inline constexpr const char* kReportDeliveries = "scalr_exporter_report_deliveries_total";
 inline constexpr const char* kReportLeader = "scalr_exporter_report_leader";
 inline constexpr const char* kReportLeaderErrors = "scalr_exporter_report_leader_errors_total";
 

@@ -374,6 +374,18 @@ void write_report_families(FamilyWriter& out, const Snapshot& snapshot,
       out.sample({{"schedule", schedule}}, *status.last_success_unix_seconds);
     }
   }
+  out.begin(kReportDeliveries,
+            "Deliveries of scheduled reports (one per schedule, account, period and channel) "
+            "since start, by schedule, channel and result: sent, or failed for good.",
+            MetricType::Counter);
+  for (const auto& [schedule, status] : reports.schedules) {
+    for (const auto& [channel, counts] : status.deliveries) {
+      out.sample({{"schedule", schedule}, {"channel", channel}, {"result", "sent"}},
+                 static_cast<double>(counts.sent));
+      out.sample({{"schedule", schedule}, {"channel", channel}, {"result", "failed"}},
+                 static_cast<double>(counts.failed));
+    }
+  }
   // Both absent without reports.leader_election.
   out.begin(kReportLeader,
             "1 if this replica holds the report leadership (reports.leader_election) and writes "

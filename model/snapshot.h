@@ -67,10 +67,20 @@ struct Snapshot {
   std::vector<std::string> chargeback_labels;
 };
 
+// scalr_exporter_report_deliveries_total of one schedule and channel, since start.
+struct DeliveryCounts {
+  std::uint64_t sent = 0;
+  std::uint64_t failed = 0;  // permanent failures and deliveries given up after retrying
+
+  friend bool operator==(const DeliveryCounts&, const DeliveryCounts&) = default;
+};
+
 struct ReportScheduleStatus {
   std::uint64_t errors = 0;  // failed attempts since start
   // When the schedule's last report was written (from the state file until one is written).
   std::optional<double> last_success_unix_seconds;
+  // By channel ("email", "webhook"): every channel the schedule names, from 0.
+  std::map<std::string, DeliveryCounts> deliveries{};
 };
 
 // The scheduled reports' side of the exposition, published by the report scheduler only

@@ -73,12 +73,13 @@ std::filesystem::path absolute_directory(const std::string& text) {
   return std::filesystem::path(text).lexically_normal();
 }
 
-ReportSchedule parse_schedule(const ConfigNode& item, const std::vector<ReportSchedule>& earlier) {
+ReportSchedule parse_schedule(const ConfigNode& item, const std::vector<ReportSchedule>& earlier,
+                              std::vector<ConfigField> more_fields) {
   std::optional<std::string> name;
   std::optional<CronExpression> cron;
   std::optional<PeriodKind> period;
   std::vector<std::string> formats(kReportFormats.begin(), kReportFormats.end());
-  item.walk({
+  std::vector<ConfigField> fields = {
       {"name",
        [&](const ConfigNode& v) {
          name = v.parsed("a schedule name", schedule_name);
@@ -96,7 +97,9 @@ ReportSchedule parse_schedule(const ConfigNode& item, const std::vector<ReportSc
        [&](const ConfigNode& v) {
          formats = v.unique_words("a list of formats", EmptyList::refused, report_format);
        }},
-  });
+  };
+  fields.insert(fields.end(), more_fields.begin(), more_fields.end());
+  item.walk(fields);
   if (!name) item.fail_at(item.path() + ".name", "required (e.g. monthly)");
   if (!cron) item.fail_at(item.path() + ".cron", "required (e.g. \"0 6 1 * *\")");
   if (!period) {
@@ -131,8 +134,9 @@ LeaderElectionConfig parse_leader_election(const ConfigNode& section) {
 
 }  // namespace
 
-void parse_reports_section(const ConfigNode& section, ReportsConfig& reports) {
-  section.walk({
+void parse_reports_section(const ConfigNode& section, ReportsConfig& reports,
+                           const ReportsSectionHooks& hooks) {
+  std::vector<ConfigField> fields = {
       {"output_dir",
        [&](const ConfigNode& v) {
          reports.output_dir = v.parsed("a directory path", absolute_directory);
@@ -140,13 +144,17 @@ void parse_reports_section(const ConfigNode& section, ReportsConfig& reports) {
       {"schedules",
        [&](const ConfigNode& v) {
          for (const ConfigNode& item : v.items("a list of schedules", EmptyList::allowed)) {
-           reports.schedules.push_back(parse_schedule(item, reports.schedules));
+           std::vector<ConfigField> more;
+           if (hooks.schedule_fields) more = hooks.schedule_fields(reports.schedules.size());
+           reports.schedules.push_back(parse_schedule(item, reports.schedules, std::move(more)));
          }
        }},
       {"keep", [&](const ConfigNode& v) { reports.keep = static_cast<int>(v.integer(1, 100000)); }},
       {"leader_election",
        [&](const ConfigNode& v) { reports.leader_election = parse_leader_election(v); }},
-  });
+  };
+  fields.insert(fields.end(), hooks.fields.begin(), hooks.fields.end());
+  section.walk(fields);
 }
 
 void parse_billing_section(const ConfigNode& section, BillingPlan& billing) {

@@ -2,7 +2,9 @@
 // The `reports:` and `billing:` sections: when reports are written, where, and the plan they bill
 // against.
 
+#include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,8 +52,19 @@ struct ReportsConfig {
   std::optional<LeaderElectionConfig> leader_election = std::nullopt;
 };
 
+// Keys of `reports:` and of each schedule that reports/ does not own: the delivery channels
+// (`webhook:`, `email:` under a schedule; `smtp:`, `delivery_retry_for` under reports), which sit
+// above reports in the layers (delivery/registry/registry.h makes these hooks). Their values are
+// parsed by their owners, into their own types; an unknown key is still an error.
+struct ReportsSectionHooks {
+  std::vector<ConfigField> fields;  // more keys of `reports:`
+  // More keys of reports.schedules[index], asked once per schedule, in order.
+  std::function<std::vector<ConfigField>(std::size_t index)> schedule_fields;
+};
+
 // Each throws ConfigError naming the key.
-void parse_reports_section(const ConfigNode& section, ReportsConfig& reports);
+void parse_reports_section(const ConfigNode& section, ReportsConfig& reports,
+                           const ReportsSectionHooks& hooks = {});
 void parse_billing_section(const ConfigNode& section, BillingPlan& billing);
 
 }  // namespace scalr_usage

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <memory>
 #include <optional>
 #include <system_error>
 #include <utility>
@@ -167,6 +168,7 @@ void build_and_write(const std::string& account, const FetchedAccounts& fetched,
     outcome.error = std::string("building the report: ") + error.what();
     return;
   }
+  outcome.report = std::make_shared<const AccountReport>(report.accounts.back());
   if (output.stream == nullptr) {
     write_account_files(report, job, output.directory, result.period_key, outcome);
   }

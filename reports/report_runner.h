@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <ostream>
 #include <set>
 #include <stop_token>
@@ -75,6 +76,9 @@ struct AccountResult {
   std::vector<std::filesystem::path> files;  // written by this run
   bool skipped = false;                      // in ReportJob::already_written
   std::string error;                         // empty when all of the account's output was written
+  // The account's report as built by this run (what a delivery summarises); null when skipped or
+  // when its usage could not be fetched or built.
+  std::shared_ptr<const AccountReport> report = nullptr;
 };
 
 struct ReportRunResult {

@@ -77,6 +77,40 @@ ScheduleState::Entry parse_entry(const json& value) {
   return entry;
 }
 
+// "deliveries" (absent in files written before delivery existed): one object per delivery.
+void parse_deliveries(const json& document, std::map<DeliveryKey, StoredDelivery>& out) {
+  const auto list = document.find("deliveries");
+  if (list == document.end()) return;
+  if (!list->is_array()) throw std::invalid_argument("\"deliveries\" must be an array");
+  for (const json& item : *list) {
+    if (!item.is_object()) throw std::invalid_argument("a delivery must be an object");
+    const auto text = [&](const char* key) {
+      std::string value = member(item, key, json::value_t::string, "a string").get<std::string>();
+      if (value.empty())
+        throw std::invalid_argument(std::string("delivery \"") + key + "\" is empty");
+      return value;
+    };
+    DeliveryKey key{text("schedule"), text("account"), text("period"), text("channel")};
+    const bool finished =
+        member(item, "finished", json::value_t::boolean, "true or false").get<bool>();
+    const json& record = member(item, "record", json::value_t::object, "an object");
+    out.insert_or_assign(std::move(key), StoredDelivery{finished, record.dump()});
+  }
+}
+
+json deliveries_json(const std::map<DeliveryKey, StoredDelivery>& deliveries) {
+  json list = json::array();
+  for (const auto& [key, delivery] : deliveries) {
+    list.push_back({{"schedule", key.schedule},
+                    {"account", key.account},
+                    {"period", key.period_key},
+                    {"channel", key.channel},
+                    {"finished", delivery.finished},
+                    {"record", json::parse(delivery.record)}});
+  }
+  return list;
+}
+
 }  // namespace
 
 std::string_view to_string(PeriodKind kind) {
@@ -169,6 +203,7 @@ ScheduleState ScheduleState::load(const std::filesystem::path& file) {
         throw std::invalid_argument("schedule " + quote_for_message(name) + ": " + e.what());
       }
     }
+    parse_deliveries(document, state.deliveries_);
   } catch (const json::exception& e) {
     throw ScheduleStateError(describe(file) + " is not valid JSON: " + e.what());
   } catch (const std::invalid_argument& e) {
@@ -184,7 +219,9 @@ void ScheduleState::save() const {
                        {"fire_time", format_rfc3339(entry.fire_time)},
                        {"written_at", format_rfc3339(entry.written_at)}};
   }
-  const json document = {{"version", kStateVersion}, {"schedules", schedules}};
+  json document = {{"version", kStateVersion}, {"schedules", schedules}};
+  // Only when there are any, so a daemon without delivery writes the file it always wrote.
+  if (!deliveries_.empty()) document["deliveries"] = deliveries_json(deliveries_);
   write_file_atomically(file_, document.dump(2) + "\n");
 }
 
@@ -207,6 +244,25 @@ void ScheduleState::mark_written(const DueReport& report, sys_seconds written_at
 void ScheduleState::mark_written(const std::string& schedule, const std::string& period_key,
                                  sys_seconds fire_time, sys_seconds written_at) {
   entries_.insert_or_assign(schedule, Entry{period_key, fire_time, written_at});
+}
+
+void ScheduleState::put_delivery(const DeliveryKey& key, StoredDelivery delivery) {
+  deliveries_.insert_or_assign(key, std::move(delivery));
+}
+
+std::vector<DeliveryKey> ScheduleState::prune_deliveries(const std::string& schedule,
+                                                         const std::string& period_key) {
+  std::vector<DeliveryKey> forgotten;
+  for (auto it = deliveries_.begin(); it != deliveries_.end();) {
+    if (it->first.schedule == schedule && it->first.period_key < period_key &&
+        it->second.finished) {
+      forgotten.push_back(it->first);
+      it = deliveries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return forgotten;
 }
 
 std::vector<DueReport> due_reports(const std::vector<ScheduleSpec>& specs,

@@ -77,8 +77,29 @@ class ScheduleStateError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Per schedule, the last report written. A plain value; the daemon loads it once, and marks and
-// saves after each report it writes.
+// One delivery of a schedule's report of one account and period by one channel
+// (delivery/channel.h): the unit sent exactly once.
+struct DeliveryKey {
+  std::string schedule;
+  std::string account;
+  std::string period_key;
+  std::string channel;  // "email", "webhook"
+
+  friend auto operator<=>(const DeliveryKey&, const DeliveryKey&) = default;
+};
+
+// A delivery as the state keeps it. What `record` holds (the summary and files, attempts, next
+// attempt, outcome) is delivery/'s to say (delivery/delivery_record.h); reports/ only keeps it
+// with the schedule state, so it survives a restart or a change of leader.
+struct StoredDelivery {
+  bool finished = false;  // sent, or failed for good; else pending
+  std::string record;     // the text of a JSON object
+
+  friend bool operator==(const StoredDelivery&, const StoredDelivery&) = default;
+};
+
+// Per schedule, the last report written; and the deliveries of the reports written. A plain value;
+// the daemon loads it once, and marks and saves after each report it writes.
 class ScheduleState {
  public:
   // In the output directory, hidden so report listings and retention skip it.
@@ -106,6 +127,15 @@ class ScheduleState {
   std::optional<Entry> last_entry(const std::string& schedule) const;
   const std::map<std::string, Entry>& entries() const { return entries_; }
 
+  const std::map<DeliveryKey, StoredDelivery>& deliveries() const { return deliveries_; }
+  // Adds or replaces one delivery; call save() to persist.
+  void put_delivery(const DeliveryKey& key, StoredDelivery delivery);
+  // Forgets the finished deliveries of schedule's periods before period_key (period keys of one
+  // schedule sort by time): they can never be due again, and the state stays bounded. Pending
+  // ones stay whatever their period. Returns the keys forgotten.
+  std::vector<DeliveryKey> prune_deliveries(const std::string& schedule,
+                                            const std::string& period_key);
+
   // Records that the report was written; call save() to persist.
   void mark_written(const DueReport& report, std::chrono::sys_seconds written_at);
   void mark_written(const std::string& schedule, const std::string& period_key,
@@ -115,6 +145,7 @@ class ScheduleState {
   std::filesystem::path file_;
   // Entries of schedules no longer configured stay; they are tiny, and the schedule may return.
   std::map<std::string, Entry> entries_;
+  std::map<DeliveryKey, StoredDelivery> deliveries_;
 };
 
 // The reports due at now, in the order of specs (see the top of this file). last_check is when the

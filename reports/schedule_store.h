@@ -48,6 +48,13 @@ class ScheduleStore {
   // Records that the report was written. Throws ScheduleStateError when it could not be recorded;
   // the report then counts as failed, and is retried while this replica may write.
   virtual void mark_written(const DueReport& report, std::chrono::sys_seconds written_at) = 0;
+
+  // Records one delivery's state (delivery/dispatcher.h): when it is queued and right after each
+  // attempt. Throws ScheduleStateError when it could not be recorded (not the leader any more).
+  virtual void record_delivery(const DeliveryKey& key, const StoredDelivery& delivery) = 0;
+  // Forgets the finished deliveries of schedule's periods before period_key
+  // (ScheduleState::prune_deliveries). Best effort: a failure is retried at the next prune.
+  virtual void prune_deliveries(const std::string& schedule, const std::string& period_key) = 0;
 };
 
 // The state file: read once when made, saved whole after every report.
@@ -61,8 +68,13 @@ class FileScheduleStore final : public ScheduleStore {
   // Marks in memory, then saves the file. A failed save leaves the mark in memory, so the report
   // is not written again while the daemon runs; the next save stores it.
   void mark_written(const DueReport& report, std::chrono::sys_seconds written_at) override;
+  // Both in memory, then the file saved, like mark_written.
+  void record_delivery(const DeliveryKey& key, const StoredDelivery& delivery) override;
+  void prune_deliveries(const std::string& schedule, const std::string& period_key) override;
 
  private:
+  void save();
+
   ScheduleState state_;
 };
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "collectors/source.h"
+#include "util/http_date.h"  // parse_retry_after
 
 namespace scalr_usage {
 
@@ -35,12 +36,6 @@ class RetryPolicy {
  private:
   RetryConfig config_;
 };
-
-// Retry-After (RFC 9110 10.2.3): delta-seconds ("120") or an HTTP-date in the IMF-fixdate form
-// ("Wed, 21 Oct 2015 07:28:00 GMT"), relative to now; a date in the past means 0. nullopt for
-// anything else, so a garbled header falls back to the normal backoff.
-std::optional<std::chrono::milliseconds> parse_retry_after(
-    std::string_view value, std::chrono::system_clock::time_point now);
 
 // 429 and 5xx: the request may succeed later unchanged.
 bool is_retryable(int http_status);

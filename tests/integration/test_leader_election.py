@@ -28,6 +28,7 @@ LOCK_KEY = "sue-test-reports"
 FORMATS = ("csv", "json")
 TABLE = "scalr_usage_exporter_report_state"
 REPORT_STATE_SQL = helpers.REPO_ROOT / "etc" / "postgres" / "report_state.sql"
+DELIVERY_TABLE = "scalr_usage_exporter_report_delivery"
 HANDOVER_SECONDS = 15
 LEADER_REASONS = {"connect", "connection_lost", "lock_lost", "query", "state_table"}
 
@@ -209,12 +210,25 @@ def test_the_table_the_exporter_creates_is_the_shipped_one(election_db, replicas
     assert shape("public") == shape("shipped")
     assert "lock_key|text|NO" in shape("shipped")
 
+    # The delivery table too (reports.schedules[].webhook, .email).
+    def delivery_shape(schema):
+        return pg.psql(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+            f"WHERE table_schema = '{schema}' AND table_name = '{DELIVERY_TABLE}' "
+            "ORDER BY ordinal_position;"
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            f"AND a.attnum = ANY(i.indkey) WHERE i.indrelid = '{schema}.{DELIVERY_TABLE}'::regclass "
+            "AND i.indisprimary ORDER BY a.attname")
+    assert delivery_shape("public") == delivery_shape("shipped")
+    assert "record|text|NO" in delivery_shape("shipped")
+
 
 def test_a_database_outage_stops_all_writing_and_writing_resumes_once(election_db, replicas):
     pg = election_db
     # Made beforehand from the shipped file: the role gets no CREATE, only what the file says.
     pg.psql(file=REPORT_STATE_SQL)
-    pg.psql(f"GRANT SELECT, INSERT, UPDATE ON {TABLE} TO {helpers.PG_USER}")
+    pg.psql(f"GRANT SELECT, INSERT, UPDATE ON {TABLE} TO {helpers.PG_USER};"
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON {DELIVERY_TABLE} TO {helpers.PG_USER}")
     key = previous_month_key()
     exporters = replicas(pg)
     leader, (follower,) = wait_for_one_leader(exporters)

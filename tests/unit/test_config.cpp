@@ -1,5 +1,7 @@
 #include "config/address.h"  // validate_listen_address
 #include "daemon/config_file.h"
+#include "delivery/email/email_config.h"
+#include "delivery/email/smtp_config.h"
 
 #include <variant>
 
@@ -1220,6 +1222,10 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
   example = replace_all(example, "/etc/ssl/certs/corporate-ca.pem", ca.string());
   example = replace_all(example, "/etc/scalr-usage-exporter/leader.dsn",
                         dir.write("leader.dsn", "host=db\n").string());
+  example = replace_all(example, "/etc/scalr-usage-exporter/webhook-url",
+                        dir.write("webhook-url", "https://hooks.example.com/T/B/x\n").string());
+  example = replace_all(example, "/etc/scalr-usage-exporter/smtp-password",
+                        dir.write("smtp-password", "smtp-pw\n").string());
   // A key may be the first of a list item ("- name: monthly").
   const std::regex commented_key(R"(^( *)# ( *)((- )?[a-z_]+:( .*)?)$)");
   std::istringstream lines(example);
@@ -1233,7 +1239,7 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
     }
     uncommented += line + "\n";
   }
-  EXPECT_EQ(keys_uncommented, 51) << uncommented;
+  EXPECT_EQ(keys_uncommented, 69) << uncommented;
   const Config config = parse_config(uncommented, {});
   expect_documented_defaults(config);
   EXPECT_EQ(only_target(config).ca_file, ca.string());
@@ -1246,7 +1252,29 @@ TEST(ConfigExample, EveryDocumentedKeyIsRealAndShowsItsDefault) {
   EXPECT_EQ(schedule.formats, (std::vector<std::string>{"csv", "json", "html", "focus"}));
   ASSERT_TRUE(config.reports.leader_election);
   EXPECT_EQ(config.reports.leader_election->lock_key, LeaderElectionConfig{}.lock_key);
+  // The example webhook, with the documented defaults.
+  ASSERT_EQ(config.delivery.schedules.size(), 1u);
+  const auto& webhook = std::get<WebhookConfig>(config.delivery.schedules[0].channels.at(0));
+  EXPECT_EQ(webhook.format, WebhookSection{}.format);
+  EXPECT_EQ(webhook.timeout, WebhookSection{}.timeout);
+  EXPECT_EQ(config.delivery.retry_for, DeliveryConfig{}.retry_for);
   EXPECT_EQ(config.reports.leader_election->dsn.reveal(), "host=db");
+  // The example email: goes through the example relay, with the documented defaults; it is the
+  // schedule's second channel, in table order.
+  const auto& channels = config.delivery.channels_of("monthly");
+  ASSERT_EQ(channels.size(), 2u);
+  const EmailConfig& email = std::get<EmailConfig>(channels[1]);
+  EXPECT_EQ(email.to, (std::vector<MailAddress>{{"", "finance@example.com"}}));
+  EXPECT_EQ(email.subject, kDefaultEmailSubject);
+  EXPECT_EQ(email.attach, (std::vector<std::string>{"csv", "json", "focus"}));
+  const std::optional<SmtpConfig>& smtp =
+      std::get<std::optional<SmtpConfig>>(config.delivery.shared);
+  ASSERT_TRUE(smtp);
+  EXPECT_EQ(smtp->url, "smtp://mail.example.com:587");
+  EXPECT_EQ(smtp->require_tls, SmtpConfig{}.require_tls);
+  EXPECT_EQ(smtp->timeout, SmtpConfig{}.timeout);
+  EXPECT_EQ(smtp->password.reveal(), "smtp-pw");
+  EXPECT_EQ(smtp->ca_file, ca.string());
   // The example chargeback section is the README's, and works: a prod-* environment pays.
   EXPECT_EQ(config.chargeback.labels(), (std::vector<std::string>{"team", "cost_center"}));
   WorkspaceUsage workspace{"ws-1", "api", "env-1", "prod-eu", {}};

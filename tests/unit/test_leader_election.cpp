@@ -163,6 +163,13 @@ class ScriptedStore final : public ScheduleStore {
     state.mark_written(report, written_at);
     ++marks;
   }
+  void record_delivery(const DeliveryKey& key, const StoredDelivery& delivery) override {
+    if (!leader) throw ScheduleStateError("not the leader");
+    state.put_delivery(key, delivery);
+  }
+  void prune_deliveries(const std::string& schedule, const std::string& period_key) override {
+    state.prune_deliveries(schedule, period_key);
+  }
 
   bool leader = false;
   bool lose_before_write = false;

@@ -40,11 +40,13 @@ ReportSchedule schedule(std::string name, std::string_view cron, PeriodKind peri
 class SchedulerTest : public ::testing::Test {
  protected:
   std::unique_ptr<ReportScheduler> make_scheduler(std::vector<ReportSchedule> schedules,
-                                                  int keep = 24, ShardSpec shard = {}) {
+                                                  int keep = 24, ShardSpec shard = {},
+                                                  DeliveryConfig delivery = {}) {
     ReportScheduler::Options options{ReportsConfig{output_dir(), std::move(schedules), keep},
                                      BillingPlan{100, 0.99, "USD"}};
     options.now = [this] { return Clock::time_point{now}; };
     options.shard = shard;
+    options.delivery = std::move(delivery);
     return std::make_unique<ReportScheduler>(
         std::move(options),
         [this](RequestObserver& observer) {
@@ -282,6 +284,45 @@ TEST_F(SchedulerTest, AReplacingSchedulerContinuesTheCounts) {
   EXPECT_EQ(status("monthly").errors, 1u);
   EXPECT_EQ(status("new").errors, 0u);
   EXPECT_EQ(store.report_status()->api_requests.at("").by_code.at(200), 1u);
+}
+
+// A webhook nobody listens on: every attempt is "connection refused", a transient failure.
+DeliveryConfig refused_webhook(const std::string& schedule) {
+  WebhookConfig webhook;
+  webhook.url = Secret("http://127.0.0.1:1/hooks/s3cret");
+  webhook.shown_url = "http://127.0.0.1:1";
+  webhook.timeout = seconds{2};
+  DeliveryConfig delivery;
+  delivery.schedules.push_back({schedule, {webhook}});
+  return delivery;
+}
+
+TEST_F(SchedulerTest, DeliveriesAreCountedFromZeroQueuedPerAccountAndWakeTheLoop) {
+  auto scheduler = make_scheduler({schedule("monthly", "0 6 1 * *", PeriodKind::previous_month)},
+                                  24, {}, refused_webhook("monthly"));
+  EXPECT_EQ(status("monthly").deliveries.at("webhook"), DeliveryCounts{});
+  EXPECT_THAT(store.exposition()->text, HasSubstr("scalr_exporter_report_deliveries_total{"));
+  const std::optional<Seconds> wake = scheduler->check({});
+  // Both accounts queued and attempted once; the loop wakes for the retry, not for the cron.
+  ASSERT_EQ(scheduler->state().deliveries().size(), 2u);
+  for (const auto& [key, stored] : scheduler->state().deliveries()) {
+    EXPECT_FALSE(stored.finished);
+    EXPECT_THAT(stored.record, Not(HasSubstr("s3cret")));
+    EXPECT_EQ(decode_delivery(stored).attempts, 1);
+  }
+  EXPECT_EQ(wake, now + seconds{30});
+  const std::string saved = test_files::read_text(output_dir() / ScheduleState::kFileName);
+  EXPECT_THAT(saved, HasSubstr("\"deliveries\""));
+  EXPECT_THAT(saved, Not(HasSubstr("s3cret")));
+  // A reload: the pending deliveries continue from the state, and the counts carry.
+  scheduler = make_scheduler({schedule("monthly", "0 6 1 * *", PeriodKind::previous_month)}, 24, {},
+                             refused_webhook("monthly"));
+  now += seconds{30};
+  scheduler->check({});
+  for (const auto& [key, stored] : scheduler->state().deliveries()) {
+    EXPECT_EQ(decode_delivery(stored).attempts, 2);
+  }
+  EXPECT_EQ(status("monthly").deliveries.at("webhook"), DeliveryCounts{});
 }
 
 TEST_F(SchedulerTest, WithoutSchedulesItOnlyPublishesThePlan) {
