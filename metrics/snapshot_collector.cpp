@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
-#include <limits>
 #include <map>
 #include <utility>
 
+#include "metrics/family_writer.h"
 #include "metrics/names.h"
 #include "model/error_reason.h"
 #include "util/time.h"  // unix_seconds
@@ -15,69 +15,11 @@ namespace scalr_usage {
 
 namespace {
 
-using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-using Labels = std::vector<ClientMetric::Label>;
+using Labels = FamilyWriter::Labels;
 
 constexpr const char* kCachedNote = " Polled from the source in the background and cached.";
-
-// Hands each family to the sink in batches. A family starts with begin() and ends with the next
-// begin() or with end().
-class FamilyWriter {
- public:
-  FamilyWriter(FamilySink& sink, std::size_t batch_samples)
-      : sink_(sink), batch_samples_(std::max<std::size_t>(batch_samples, 1)) {}
-
-  void begin(const char* name, std::string help, MetricType type) {
-    flush();
-    batch_ = MetricFamily{name, std::move(help), type, {}};
-    first_ = true;
-  }
-
-  void sample(Labels labels, double value) {
-    ClientMetric metric;
-    metric.label = std::move(labels);
-    if (batch_.type == MetricType::Counter) {
-      metric.counter.value = value;
-    } else {
-      metric.gauge.value = value;
-    }
-    batch_.metric.push_back(std::move(metric));
-    if (batch_.metric.size() >= batch_samples_) flush();
-  }
-
-  // A histogram of request durations from its per-bucket counts.
-  void histogram(Labels labels, const RequestStats& stats) {
-    ClientMetric metric;
-    metric.label = std::move(labels);
-    metric.histogram.sample_count = stats.count;
-    metric.histogram.sample_sum = stats.sum_seconds;
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < kRequestDurationBuckets.size(); ++i) {
-      cumulative += stats.buckets[i];
-      metric.histogram.bucket.push_back({cumulative, kRequestDurationBuckets[i]});
-    }
-    metric.histogram.bucket.push_back({stats.count, std::numeric_limits<double>::infinity()});
-    batch_.metric.push_back(std::move(metric));
-    if (batch_.metric.size() >= batch_samples_) flush();
-  }
-
-  void end() { flush(); }
-
- private:
-  void flush() {
-    if (batch_.metric.empty()) return;
-    MetricFamily next{batch_.name, batch_.help, batch_.type, {}};
-    sink_.write(std::exchange(batch_, std::move(next)), first_);
-    first_ = false;
-  }
-
-  FamilySink& sink_;
-  const std::size_t batch_samples_;
-  MetricFamily batch_;
-  bool first_ = true;
-};
 
 Labels workspace_labels(const std::string& account_id, const WorkspaceUsage& ws) {
   Labels labels{{"account_id", account_id}};
