@@ -49,35 +49,6 @@ void PostgresLeadership::load_deliveries(pqxx::transaction_base& transaction,
   add_delivery_rows(state, rows);
 }
 
-void PostgresLeadership::record_delivery(const DeliveryKey& key, const StoredDelivery& delivery) {
-  const std::lock_guard lock(mutex_);
-  if (!leader_ || !connection_) {
-    throw ScheduleStateError("not recorded: no longer the report leader");
-  }
-  try {
-    pqxx::work transaction(connection_->db, "leader_record_delivery");
-    if (!holds_lock(transaction)) {
-      fail(LeaderError::lock_lost, "the session no longer holds the advisory lock");
-      throw ScheduleStateError("not recorded: no longer the report leader");
-    }
-    transaction.exec_params(sql(leader_sql::kRecordDelivery), lock_key_, key.schedule, key.account,
-                            key.period_key, key.channel, delivery.finished, delivery.record);
-    transaction.commit();
-  } catch (const ScheduleStateError&) {
-    throw;
-  } catch (const pqxx::broken_connection& error) {
-    const std::string message = "PostgreSQL connection lost: " + scrubbed(error.what());
-    fail(LeaderError::connection_lost, message);
-    throw ScheduleStateError("not recorded: " + message);
-  } catch (const pqxx::in_doubt_error& error) {
-    const std::string message = "commit in doubt: " + scrubbed(error.what());
-    fail(LeaderError::connection_lost, message);
-    throw ScheduleStateError("not recorded: " + message);
-  } catch (const std::exception& error) {
-    throw state_table_error("cannot write", error);
-  }
-}
-
 void PostgresLeadership::prune_deliveries(const std::string& schedule,
                                           const std::string& period_key) {
   const std::lock_guard lock(mutex_);

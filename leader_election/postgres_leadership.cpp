@@ -294,22 +294,19 @@ std::optional<std::stop_token> PostgresLeadership::begin_write() {
   return term_.get_token();
 }
 
-void PostgresLeadership::mark_written(const DueReport& report,
-                                      std::chrono::sys_seconds written_at) {
-  const std::lock_guard lock(mutex_);
+template <typename... Args>
+void PostgresLeadership::write_as_leader(const char* transaction_name, std::string_view statement,
+                                         const Args&... args) {
   if (!leader_ || !connection_) {
     throw ScheduleStateError("not recorded: no longer the report leader");
   }
-  const StateRow row = state_row(report, written_at);
   try {
-    // The check and the write in one transaction of the session holding the lock.
-    pqxx::work transaction(connection_->db, "leader_mark_written");
+    pqxx::work transaction(connection_->db, transaction_name);
     if (!holds_lock(transaction)) {
       fail(LeaderError::lock_lost, "the session no longer holds the advisory lock");
       throw ScheduleStateError("not recorded: no longer the report leader");
     }
-    transaction.exec_params(sql(leader_sql::kMarkWritten), lock_key_, row.schedule, row.period_key,
-                            row.fire_time, row.written_at);
+    transaction.exec_params(std::string(statement), args...);
     transaction.commit();
   } catch (const ScheduleStateError&) {
     throw;
@@ -325,6 +322,20 @@ void PostgresLeadership::mark_written(const DueReport& report,
   } catch (const std::exception& error) {
     throw state_table_error("cannot write", error);
   }
+}
+
+void PostgresLeadership::mark_written(const DueReport& report,
+                                      std::chrono::sys_seconds written_at) {
+  const std::lock_guard lock(mutex_);
+  const StateRow row = state_row(report, written_at);
+  write_as_leader("leader_mark_written", leader_sql::kMarkWritten, lock_key_, row.schedule,
+                  row.period_key, row.fire_time, row.written_at);
+}
+
+void PostgresLeadership::record_delivery(const DeliveryKey& key, const StoredDelivery& delivery) {
+  const std::lock_guard lock(mutex_);
+  write_as_leader("leader_record_delivery", leader_sql::kRecordDelivery, lock_key_, key.schedule,
+                  key.account, key.period_key, key.channel, delivery.finished, delivery.record);
 }
 
 }  // namespace scalr_usage

@@ -75,7 +75,7 @@ class PostgresLeadership final : public ScheduleStore {
   std::optional<ScheduleState> load() override;
   std::optional<std::stop_token> begin_write() override;
   void mark_written(const DueReport& report, std::chrono::sys_seconds written_at) override;
-  // leader_election/postgres_deliveries.cpp: the delivery table, like mark_written.
+  // Recorded like mark_written (write_as_leader); the table itself: postgres_deliveries.cpp.
   void record_delivery(const DeliveryKey& key, const StoredDelivery& delivery) override;
   void prune_deliveries(const std::string& schedule, const std::string& period_key) override;
 
@@ -86,6 +86,13 @@ class PostgresLeadership final : public ScheduleStore {
   // The lock key's delivery rows into state (none while the table is missing). mutex_ held;
   // throws like load().
   void load_deliveries(pqxx::transaction_base& transaction, ScheduleState& state);
+  // Runs one write of the state (`statement`, a parameterised query and its arguments) in a
+  // transaction of the session holding the lock, checked in the same transaction, so a replica
+  // that has lost the lock never records. mutex_ held. Throws ScheduleStateError when it was not
+  // recorded (not the leader, connection lost, commit in doubt, the table refused it).
+  template <typename... Args>
+  void write_as_leader(const char* transaction_name, std::string_view statement,
+                       const Args&... args);
   // The election thread's steps.
   void try_to_lead();
   void check_lock();

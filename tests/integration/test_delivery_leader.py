@@ -12,24 +12,12 @@ import pytest
 
 import helpers
 from helpers import sample_data, sample_value, wait_until
-from test_delivery_webhook import SECRET, Receiver, deliveries
+from test_delivery_webhook import SECRET, deliveries, receiver_factory  # noqa: F401
 from test_leader_election import LOCK_KEY, election_db, wait_for_one_leader  # noqa: F401
 
 SCHEDULE = "monthly"
 DELIVERY_TABLE = "scalr_usage_exporter_report_delivery"
 STATE_TABLE = "scalr_usage_exporter_report_state"
-
-
-@pytest.fixture
-def receiver_factory():
-    made = []
-
-    def make(script=()):
-        made.append(Receiver(script))
-        return made[-1]
-    yield make
-    for r in made:
-        r.close()
 
 
 def start_replicas(pg, stub, exporter_factory, tmp_path, receiver, count=2):
