@@ -1,7 +1,6 @@
 #include "delivery/email/email_config.h"
 
 #include <algorithm>
-#include <array>
 #include <iterator>
 #include <optional>
 #include <stdexcept>
@@ -16,8 +15,6 @@ namespace {
 
 constexpr std::size_t kMaxRecipients = 100;  // RFC 5321's minimum a server must accept
 constexpr std::size_t kMaxSubjectBytes = 500;
-constexpr std::array<std::string_view, 4> kPlaceholders = {"period", "account", "account_id",
-                                                           "schedule"};
 
 std::optional<std::string_view> placeholder_value(std::string_view name,
                                                   const SubjectValues& values) {
