@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <array>
+#include <new>
 #include <stdexcept>
 #include <string_view>
 
@@ -42,6 +43,19 @@ void ensure_curl_global_init() {
 }  // namespace
 
 void CurlEasyDeleter::operator()(void* easy) const noexcept { curl_easy_cleanup(easy); }
+
+void CurlSlistDeleter::operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
+
+CurlSlist make_curl_slist(const std::vector<std::string>& items) {
+  CurlSlist list;
+  for (const std::string& item : items) {
+    curl_slist* head = curl_slist_append(list.get(), item.c_str());
+    if (head == nullptr) throw std::bad_alloc();
+    (void)list.release();  // curl_slist_append returns the same head once the list exists
+    list.reset(head);
+  }
+  return list;
+}
 
 CurlEasy make_curl_easy() {
   ensure_curl_global_init();

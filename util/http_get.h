@@ -8,6 +8,9 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
+
+struct curl_slist;  // curl.h, kept out of this header
 
 namespace scalr_usage {
 
@@ -17,6 +20,15 @@ struct CurlEasyDeleter {
   void operator()(void* easy) const noexcept;
 };
 using CurlEasy = std::unique_ptr<void, CurlEasyDeleter>;
+
+// An owned curl_slist (request headers, SMTP recipients); curl_slist is only declared here.
+struct CurlSlistDeleter {
+  void operator()(curl_slist* list) const noexcept;
+};
+using CurlSlist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
+
+// The items as one curl_slist, in order. Throws std::bad_alloc when libcurl cannot allocate.
+CurlSlist make_curl_slist(const std::vector<std::string>& items);
 
 // A new easy handle, after curl_global_init() once per process: every libcurl user in the process
 // (this client, collectors/scalr_api's CurlTransport) gets its handles here. Throws

@@ -3,7 +3,6 @@
 #include <curl/curl.h>
 
 #include <array>
-#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,11 +14,6 @@
 namespace scalr_usage {
 
 namespace {
-
-struct SlistDeleter {
-  void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
-};
-using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
 // Per-request state the callbacks see; lives on get()'s stack for one curl_easy_perform.
 struct Transfer {
@@ -74,18 +68,6 @@ std::string error_text(const Transfer& transfer, CURLcode rc) {
   const std::string_view buffered(transfer.errbuf.data());
   if (!buffered.empty()) return std::string(buffered);
   return curl_easy_strerror(rc);
-}
-
-// The request's headers as the list libcurl sends.
-Slist header_list(const std::vector<std::string>& headers) {
-  Slist list;
-  for (const auto& header : headers) {
-    curl_slist* head = curl_slist_append(list.get(), header.c_str());
-    if (head == nullptr) throw std::bad_alloc();
-    (void)list.release();  // curl_slist_append returns the same head once the list exists
-    list.reset(head);
-  }
-  return list;
 }
 
 // Every option of one GET. headers and transfer must outlive the curl_easy_perform that follows.
@@ -170,7 +152,7 @@ HttpResponse CurlTransport::get(const HttpRequest& request, std::stop_token stop
   Transfer transfer;
   transfer.max_body_bytes = request.max_body_bytes;
   transfer.stop = &stop;
-  const Slist headers = header_list(request.headers);
+  const CurlSlist headers = make_curl_slist(request.headers);
   set_options(easy, request, headers.get(), transfer);
 
   const CURLcode rc = curl_easy_perform(easy);

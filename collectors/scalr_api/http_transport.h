@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "util/http_get.h"  // CurlEasy
+#include "util/http_get.h"  // CurlEasy, CurlSlist
 
 namespace scalr_usage {
 

@@ -5,9 +5,10 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <new>
 #include <vector>
 
-#include "util/http_get.h"  // make_curl_easy
+#include "util/http_get.h"  // make_curl_easy, make_curl_slist
 #include "util/text.h"
 
 namespace scalr_usage {
@@ -18,11 +19,6 @@ constexpr std::size_t kMaxReasonBytes = 200;
 // QUIT's "221 Bye" follows the reply that decided; a few lines are enough to find that one.
 constexpr std::size_t kKeptReplies = 4;
 constexpr std::chrono::milliseconds kMaxConnectTimeout{std::chrono::seconds{30}};
-
-struct SlistDeleter {
-  void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
-};
-using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
 // What the callbacks share with the transfer: the message going out, the last reply coming in,
 // and the stop request.
@@ -149,12 +145,13 @@ DeliveryResult send_smtp(const SmtpConfig& smtp, const SmtpEnvelope& envelope,
                          const std::string& message, std::stop_token stop) {
   const CurlEasy handle = make_curl_easy();
   CURL* easy = handle.get();
-  Slist recipients;
-  for (const std::string& recipient : envelope.recipients) {
-    curl_slist* appended = curl_slist_append(recipients.get(), ("<" + recipient + ">").c_str());
-    if (appended == nullptr) return {DeliveryOutcome::retry, "out of memory listing recipients"};
-    static_cast<void>(recipients.release());
-    recipients.reset(appended);
+  CurlSlist recipients;
+  try {
+    std::vector<std::string> paths;
+    for (const std::string& recipient : envelope.recipients) paths.push_back("<" + recipient + ">");
+    recipients = make_curl_slist(paths);
+  } catch (const std::bad_alloc&) {
+    return {DeliveryOutcome::retry, "out of memory listing recipients"};
   }
   Transfer transfer{message, 0, {}, std::move(stop)};
   std::array<char, CURL_ERROR_SIZE> error_buffer{};

@@ -53,10 +53,6 @@ int stop_requested(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return static_cast<std::stop_token*>(user)->stop_requested() ? 1 : 0;
 }
 
-struct SlistDeleter {
-  void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
-};
-
 }  // namespace
 
 DeliveryResult webhook_result(int http_status, const std::string& retry_after) {
@@ -81,8 +77,7 @@ DeliveryResult WebhookChannel::deliver(const WrittenReport& report, std::stop_to
   const std::unique_ptr<CURL, decltype(&curl_easy_reset)> reset_on_exit(easy, &curl_easy_reset);
   static const std::string user_agent = std::string("scalr-usage-exporter/") + build::kVersion;
   const std::string body = webhook_body(report, config_.format);
-  std::unique_ptr<curl_slist, SlistDeleter> headers(
-      curl_slist_append(nullptr, "Content-Type: application/json"));
+  CurlSlist headers(curl_slist_append(nullptr, "Content-Type: application/json"));
   Response response;
 
   CURLcode rc = CURLE_OK;

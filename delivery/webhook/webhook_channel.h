@@ -11,7 +11,7 @@
 
 #include "delivery/channel.h"
 #include "delivery/webhook/config.h"
-#include "util/http_get.h"  // CurlEasy
+#include "util/http_get.h"  // CurlEasy, CurlSlist
 
 namespace scalr_usage {
 
